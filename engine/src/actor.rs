@@ -1,0 +1,196 @@
+//! Who is acting, and which roles they hold where.
+//!
+//! An [`Actor`] is resolved once per request from the user's memberships; role checks are then
+//! pure functions of the actor and the [`SubjectScope`] of the thing acted on. The roles a
+//! definition may name are the stored ones plus a few computed for one subject (see
+//! `DECISIONS.md`, section 2).
+
+use crate::engine::Engine;
+use crate::error::EngineResult;
+use govflow_entities::{app_user, membership};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Roles stored as memberships (`admin` is a flag on the user).
+pub const STORED_ROLES: [&str; 6] = [
+    "admin",
+    "coordinator",
+    "chair",
+    "expert",
+    "representative",
+    "observer",
+];
+/// Roles computed for one subject.
+pub const COMPUTED_ROLES: [&str; 4] = ["forum_coordinator", "claimant", "proposer", "system"];
+
+pub fn role_vocabulary() -> BTreeSet<String> {
+    STORED_ROLES
+        .iter()
+        .chain(COMPUTED_ROLES.iter())
+        .map(|role| (*role).to_owned())
+        .collect()
+}
+
+/// Where a membership applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Forum,
+    Group,
+    MemberState,
+}
+
+impl ScopeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScopeKind::Forum => "forum",
+            ScopeKind::Group => "group",
+            ScopeKind::MemberState => "member_state",
+        }
+    }
+}
+
+/// One role held in one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role: String,
+    pub scope_kind: String,
+    pub scope_id: Uuid,
+    pub forum_id: Option<Uuid>,
+}
+
+/// What a role check needs to know about the subject acted on (or, for a creation, its parent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectScope {
+    pub forum_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    /// The member state the subject speaks for: the proposing or lead member state.
+    pub member_state_id: Option<Uuid>,
+    /// The group that proposed the subject, whose chair counts as `proposer`.
+    pub proposing_group_id: Option<Uuid>,
+    /// The expert holding a task's claim.
+    pub claimant_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub grants: Vec<Grant>,
+}
+
+impl Actor {
+    /// Loads a user and their memberships; `None` when no such user exists.
+    pub async fn load(engine: &Engine, user_id: Uuid) -> EngineResult<Option<Actor>> {
+        load_actor(engine.db(), user_id).await
+    }
+
+    fn has(&self, role: &str, scope_id: Option<Uuid>) -> bool {
+        let Some(scope_id) = scope_id else {
+            return false;
+        };
+        self.grants
+            .iter()
+            .any(|grant| grant.role == role && grant.scope_id == scope_id)
+    }
+
+    /// Whether the actor holds `role` for a subject of this scope. `admin` passes every stored
+    /// role, but never counts as representative, proposer, claimant or system.
+    pub fn holds(&self, role: &str, scope: &SubjectScope) -> bool {
+        let admin = self.is_admin;
+        match role {
+            "admin" => admin,
+            "coordinator" => {
+                admin
+                    || self.has("coordinator", scope.group_id)
+                    || self.has("coordinator", scope.forum_id)
+            }
+            "forum_coordinator" => admin || self.has("coordinator", scope.forum_id),
+            "chair" => match scope.group_id {
+                Some(group) => admin || self.has("chair", Some(group)),
+                // A forum's own subject has no chair: its coordinators act as one.
+                None => admin || self.has("coordinator", scope.forum_id),
+            },
+            "expert" => admin || self.has("expert", scope.group_id),
+            "observer" => {
+                admin || self.has("observer", scope.group_id) || self.has("observer", scope.forum_id)
+            }
+            "representative" => match scope.member_state_id {
+                Some(_) => self.has("representative", scope.member_state_id),
+                None => self.grants.iter().any(|grant| {
+                    grant.role == "representative"
+                        && grant.forum_id.is_some()
+                        && grant.forum_id == scope.forum_id
+                }),
+            },
+            "proposer" => {
+                self.has("representative", scope.member_state_id)
+                    || self.has("chair", scope.proposing_group_id)
+            }
+            "claimant" => scope.claimant_id == Some(self.user_id),
+            _ => false,
+        }
+    }
+
+    pub fn holds_any(&self, roles: &[String], scope: &SubjectScope) -> bool {
+        roles.iter().any(|role| self.holds(role, scope))
+    }
+}
+
+async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<Option<Actor>> {
+    let Some(user) = app_user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let grants = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| Grant {
+            role: row.role,
+            scope_kind: row.scope_kind,
+            scope_id: row.scope_id,
+            forum_id: row.forum_id,
+        })
+        .collect();
+    Ok(Some(Actor {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        is_admin: user.is_admin,
+        grants,
+    }))
+}
+
+/// Who a transition or write is attributed to.
+#[derive(Debug, Clone, Copy)]
+pub enum Acting<'a> {
+    User(&'a Actor),
+    /// The engine itself, with the user whose action caused it, if any.
+    System { on_behalf_of: Option<Uuid> },
+}
+
+impl Acting<'_> {
+    pub fn holds_any(&self, roles: &[String], scope: &SubjectScope) -> bool {
+        match self {
+            Acting::User(actor) => actor.holds_any(roles, scope),
+            Acting::System { .. } => roles.iter().any(|role| role == "system"),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Acting::User(_) => "user",
+            Acting::System { .. } => "system",
+        }
+    }
+
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Acting::User(actor) => Some(actor.user_id),
+            Acting::System { on_behalf_of } => *on_behalf_of,
+        }
+    }
+}

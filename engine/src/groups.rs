@@ -1,0 +1,302 @@
+//! Working groups: the thematic groups of a forum. A group is a workflow subject (definition
+//! `working_group`); `create_group` records a group that already exists through the creation
+//! transition `establish`.
+
+use crate::actor::{Acting, Actor, SubjectScope};
+use crate::db::begin_write;
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::forums::{ForumSettings, forum_scope};
+use crate::pagination::{Page, PageRequest};
+use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
+use crate::workflow::executor::{authorize_creation, create_subject, record_edit};
+use chrono::{DateTime, Utc};
+use govflow_entities::{forum, member_state, workflow_instance, working_group};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A working group with its workflow state.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub row: working_group::Model,
+    pub instance: workflow_instance::Model,
+}
+
+pub struct NewGroup {
+    pub forum_id: Uuid,
+    pub name: String,
+    pub theme: String,
+    pub lead_member_state_id: Option<Uuid>,
+    pub time_zone: Option<String>,
+    /// When the group took effect, for a group recorded after the fact; not in the future.
+    pub effective_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub theme: Option<String>,
+    pub lead_member_state_id: Option<Uuid>,
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub forum_id: Option<Uuid>,
+    pub state: Option<String>,
+}
+
+pub fn group_scope(row: &working_group::Model) -> SubjectScope {
+    SubjectScope {
+        forum_id: Some(row.forum_id),
+        group_id: Some(row.id),
+        member_state_id: row.lead_member_state_id,
+        ..SubjectScope::default()
+    }
+}
+
+async fn check_lead<C: ConnectionTrait>(db: &C, forum_id: Uuid, lead: Option<Uuid>) -> EngineResult<()> {
+    let Some(lead) = lead else { return Ok(()) };
+    match member_state::Entity::find_by_id(lead).one(db).await? {
+        Some(state) if state.forum_id == forum_id => Ok(()),
+        Some(_) => Err(EngineError::invalid(
+            "leadMemberStateId",
+            "names a member state of another forum",
+        )),
+        None => Err(EngineError::invalid(
+            "leadMemberStateId",
+            format!("no member state with id {lead}"),
+        )),
+    }
+}
+
+async fn name_taken<C: ConnectionTrait>(db: &C, forum_id: Uuid, name: &str, except: Option<Uuid>) -> EngineResult<bool> {
+    let mut query = working_group::Entity::find()
+        .filter(working_group::Column::ForumId.eq(forum_id))
+        .filter(working_group::Column::Name.eq(name));
+    if let Some(id) = except {
+        query = query.filter(working_group::Column::Id.ne(id));
+    }
+    Ok(query.count(db).await? > 0)
+}
+
+pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> EngineResult<Group> {
+    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    let theme = RequiredText::parse("theme", &input.theme, MAX_TEXT_CHARS)?.into_string();
+    let zone = input
+        .time_zone
+        .as_deref()
+        .map(|zone| TimeZone::parse("timeZone", zone))
+        .transpose()?;
+    let now = engine.now();
+    if let Some(effective) = input.effective_at
+        && effective > now
+    {
+        return Err(EngineError::invalid("effectiveAt", "must not be in the future"));
+    }
+    let txn = begin_write(engine.db()).await?;
+    let forum = forum::Entity::find_by_id(input.forum_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| EngineError::not_found("forum", input.forum_id))?;
+    let acting = Acting::User(actor);
+    let creation = authorize_creation(
+        engine,
+        &txn,
+        acting,
+        "group",
+        "establish",
+        &forum_scope(forum.id),
+        input.reason.as_deref(),
+        &serde_json::Value::Null,
+    )
+    .await?;
+    check_lead(&txn, forum.id, input.lead_member_state_id).await?;
+    if name_taken(&txn, forum.id, &name, None).await? {
+        return Err(EngineError::Conflict(format!(
+            "the forum already has a group named `{name}`"
+        )));
+    }
+    let zone = zone.unwrap_or_else(|| ForumSettings::of(&forum).zone());
+    let row = working_group::Model {
+        id: Uuid::now_v7(),
+        forum_id: forum.id,
+        name,
+        theme,
+        lead_member_state_id: input.lead_member_state_id,
+        time_zone: zone.name().to_owned(),
+        effective_at: Some(input.effective_at.unwrap_or(now)),
+        created_at: now,
+        updated_at: now,
+    };
+    working_group::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    let instance = create_subject(engine, &txn, acting, &creation, row.id).await?;
+    txn.commit().await?;
+    Ok(Group { row, instance })
+}
+
+pub async fn update_group(
+    engine: &Engine,
+    actor: &Actor,
+    group_id: Uuid,
+    update: GroupUpdate,
+    expected_version: Option<i32>,
+) -> EngineResult<Group> {
+    let name = update
+        .name
+        .as_deref()
+        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .transpose()?;
+    let theme = update
+        .theme
+        .as_deref()
+        .map(|theme| RequiredText::parse("theme", theme, MAX_TEXT_CHARS).map(RequiredText::into_string))
+        .transpose()?;
+    let zone = update
+        .time_zone
+        .as_deref()
+        .map(|zone| TimeZone::parse("timeZone", zone))
+        .transpose()?;
+    let txn = begin_write(engine.db()).await?;
+    let current = get_row(&txn, group_id).await?;
+    if !actor.holds("coordinator", &group_scope(&current)) {
+        return Err(EngineError::Forbidden(
+            "editing a group needs the role coordinator of the group or its forum".into(),
+        ));
+    }
+    check_lead(&txn, current.forum_id, update.lead_member_state_id).await?;
+    if let Some(name) = &name
+        && name_taken(&txn, current.forum_id, name, Some(group_id)).await?
+    {
+        return Err(EngineError::Conflict(format!(
+            "the forum already has a group named `{name}`"
+        )));
+    }
+    let mut row = current.clone().into_active_model();
+    let mut changed = serde_json::Map::new();
+    if let Some(name) = name {
+        changed.insert("name".into(), json!(name));
+        row.name = Set(name);
+    }
+    if let Some(theme) = theme {
+        changed.insert("theme".into(), json!(theme));
+        row.theme = Set(theme);
+    }
+    if let Some(lead) = update.lead_member_state_id {
+        changed.insert("leadMemberStateId".into(), json!(lead.to_string()));
+        row.lead_member_state_id = Set(Some(lead));
+    }
+    if let Some(zone) = zone {
+        changed.insert("timeZone".into(), json!(zone.name()));
+        row.time_zone = Set(zone.name().to_owned());
+    }
+    row.updated_at = Set(engine.now());
+    let instance = record_edit(
+        engine,
+        &txn,
+        Acting::User(actor),
+        group_id,
+        "update_group",
+        expected_version,
+        serde_json::Value::Object(changed),
+    )
+    .await?;
+    let row = working_group::Entity::update(row).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(Group { row, instance })
+}
+
+async fn get_row<C: ConnectionTrait>(db: &C, group_id: Uuid) -> EngineResult<working_group::Model> {
+    working_group::Entity::find_by_id(group_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("working group", group_id))
+}
+
+async fn with_instances<C: ConnectionTrait>(db: &C, rows: Vec<working_group::Model>) -> EngineResult<Vec<Group>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut instances: HashMap<Uuid, workflow_instance::Model> = workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|instance| (instance.subject_id, instance))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let instance = instances.remove(&row.id).ok_or_else(|| {
+                EngineError::Internal(format!("group {} has no workflow instance", row.id))
+            })?;
+            Ok(Group { row, instance })
+        })
+        .collect()
+}
+
+pub async fn get_group(engine: &Engine, group_id: Uuid) -> EngineResult<Group> {
+    let row = get_row(engine.db(), group_id).await?;
+    let mut groups = with_instances(engine.db(), vec![row]).await?;
+    groups
+        .pop()
+        .ok_or_else(|| EngineError::not_found("working group", group_id))
+}
+
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Group>> {
+    let rows = working_group::Entity::find()
+        .filter(working_group::Column::Id.is_in(ids.iter().copied()))
+        .all(engine.db())
+        .await?;
+    with_instances(engine.db(), rows).await
+}
+
+fn filtered(filter: &GroupFilter) -> sea_orm::Select<working_group::Entity> {
+    let mut condition = Condition::all();
+    if let Some(forum_id) = filter.forum_id {
+        condition = condition.add(working_group::Column::ForumId.eq(forum_id));
+    }
+    if let Some(state) = &filter.state {
+        condition = condition.add(
+            working_group::Column::Id.in_subquery(
+                Query::select()
+                    .column(workflow_instance::Column::SubjectId)
+                    .from(workflow_instance::Entity)
+                    .and_where(workflow_instance::Column::SubjectKind.eq("group"))
+                    .and_where(workflow_instance::Column::State.eq(state.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
+    working_group::Entity::find()
+        .filter(condition)
+        .order_by_asc(working_group::Column::Name)
+        .order_by_asc(working_group::Column::Id)
+}
+
+pub async fn list_groups(engine: &Engine, filter: &GroupFilter, page: PageRequest) -> EngineResult<Page<Group>> {
+    let query = filtered(filter);
+    let total = query.clone().count(engine.db()).await?;
+    let rows = query
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(engine.db())
+        .await?;
+    let items = with_instances(engine.db(), rows).await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// The groups of many forums at once (for DataLoader), by name.
+pub async fn of_forums(engine: &Engine, forum_ids: &[Uuid]) -> EngineResult<Vec<Group>> {
+    let rows = working_group::Entity::find()
+        .filter(working_group::Column::ForumId.is_in(forum_ids.iter().copied()))
+        .order_by_asc(working_group::Column::Name)
+        .order_by_asc(working_group::Column::Id)
+        .all(engine.db())
+        .await?;
+    with_instances(engine.db(), rows).await
+}

@@ -1,0 +1,79 @@
+//! What the executor needs to know about a subject of any kind: its scope (for role checks and
+//! recipients), its time zone, and the fields its e-mails may show. Each subject kind registers
+//! here; the workflow instance row says which kind a subject id is.
+
+use crate::actor::SubjectScope;
+use crate::error::{EngineError, EngineResult};
+use crate::types::TimeZone;
+use govflow_entities::{forum, workflow_instance, working_group};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct SubjectInfo {
+    pub kind: String,
+    pub scope: SubjectScope,
+    pub time_zone: TimeZone,
+    /// The subject's own fields, as templates see them (`subject.name`, ...).
+    pub fields: serde_json::Value,
+    /// The forum, as templates see it (`forum.name`).
+    pub forum: serde_json::Value,
+}
+
+pub async fn instance_of<C: ConnectionTrait>(
+    db: &C,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.eq(subject_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("workflow subject", subject_id))
+}
+
+pub async fn state_of<C: ConnectionTrait>(db: &C, subject_id: Uuid) -> EngineResult<String> {
+    Ok(instance_of(db, subject_id).await?.state)
+}
+
+pub async fn info<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    subject_id: Uuid,
+) -> EngineResult<SubjectInfo> {
+    match kind {
+        "group" => group_info(db, subject_id).await,
+        other => Err(EngineError::Internal(format!(
+            "subjects of kind `{other}` are not registered"
+        ))),
+    }
+}
+
+async fn group_info<C: ConnectionTrait>(db: &C, group_id: Uuid) -> EngineResult<SubjectInfo> {
+    let group = working_group::Entity::find_by_id(group_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("working group", group_id))?;
+    let forum = forum::Entity::find_by_id(group.forum_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("forum", group.forum_id))?;
+    let time_zone = TimeZone::parse("timeZone", &group.time_zone)?;
+    Ok(SubjectInfo {
+        kind: "group".into(),
+        scope: SubjectScope {
+            forum_id: Some(group.forum_id),
+            group_id: Some(group.id),
+            member_state_id: group.lead_member_state_id,
+            ..SubjectScope::default()
+        },
+        time_zone,
+        fields: json!({
+            "id": group.id.to_string(),
+            "name": group.name,
+            "theme": group.theme,
+            "time_zone": group.time_zone,
+        }),
+        forum: json!({ "id": forum.id.to_string(), "name": forum.name }),
+    })
+}

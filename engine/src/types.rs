@@ -1,0 +1,168 @@
+//! Domain types that parse their input. An invalid value cannot be built, so the code that holds
+//! one never checks it again; each parser names the field it was given in its error.
+
+use crate::error::EngineError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An e-mail address, kept as written; [`EmailAddress::normalized`] is the form that is compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(field: &str, raw: &str) -> Result<EmailAddress, EngineError> {
+        let value = raw.trim();
+        let invalid = |problem: &str| EngineError::invalid(field, format!("`{raw}` {problem}"));
+        if value.is_empty() {
+            return Err(EngineError::invalid(field, "must not be empty"));
+        }
+        if value.len() > 254 {
+            return Err(invalid("is longer than 254 characters"));
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return Err(invalid("has no `@`"));
+        };
+        if local.is_empty() || domain.is_empty() {
+            return Err(invalid("needs a name before and a domain after the `@`"));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) || local.contains('@') {
+            return Err(invalid("contains spaces or a second `@`"));
+        }
+        if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+            return Err(invalid("has a malformed domain"));
+        }
+        Ok(EmailAddress(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Addresses are unique compared case-insensitively.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone name known to chrono-tz.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn parse(field: &str, raw: &str) -> Result<TimeZone, EngineError> {
+        raw.trim().parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
+            EngineError::invalid(
+                field,
+                format!("`{raw}` is not an IANA time zone name (e.g. `Asia/Seoul`)"),
+            )
+        })
+    }
+
+    pub fn utc() -> TimeZone {
+        TimeZone(chrono_tz::UTC)
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// A BCP-47 language tag in its well-formed syntax: a 2-3 (or 5-8) letter language, then subtags
+/// of 1-8 letters or digits (`en`, `zh-Hans`, `es-419`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LanguageTag(String);
+
+impl LanguageTag {
+    pub fn parse(field: &str, raw: &str) -> Result<LanguageTag, EngineError> {
+        let invalid = || {
+            EngineError::invalid(
+                field,
+                format!("`{raw}` is not a BCP-47 language tag (e.g. `en`, `fr`, `zh-Hans`)"),
+            )
+        };
+        let mut parts = raw.split('-');
+        let primary = parts.next().unwrap_or_default();
+        let primary_ok = matches!(primary.len(), 2 | 3 | 5..=8)
+            && primary.chars().all(|c| c.is_ascii_alphabetic());
+        if !primary_ok {
+            return Err(invalid());
+        }
+        for subtag in parts {
+            if subtag.is_empty() || subtag.len() > 8 || !subtag.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(invalid());
+            }
+        }
+        Ok(LanguageTag(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A required piece of text (a name, a title): trimmed, not empty, and of a bounded length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredText(String);
+
+impl RequiredText {
+    pub fn parse(field: &str, raw: &str, max_chars: usize) -> Result<RequiredText, EngineError> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err(EngineError::invalid(field, "must not be empty"));
+        }
+        if value.chars().count() > max_chars {
+            return Err(EngineError::invalid(
+                field,
+                format!("is longer than {max_chars} characters"),
+            ));
+        }
+        Ok(RequiredText(value.to_owned()))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Names of forums, groups, member states and people.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Free text such as a group's theme or a reason.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// How a forum's member representatives decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionRule {
+    Consensus,
+    Majority,
+}
+
+impl DecisionRule {
+    pub fn parse(field: &str, raw: &str) -> Result<DecisionRule, EngineError> {
+        match raw {
+            "consensus" => Ok(DecisionRule::Consensus),
+            "majority" => Ok(DecisionRule::Majority),
+            _ => Err(EngineError::invalid(
+                field,
+                format!("`{raw}` is not a decision rule (consensus or majority)"),
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DecisionRule::Consensus => "consensus",
+            DecisionRule::Majority => "majority",
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Users: people with an e-mail address, unique compared case-insensitively. The administrator
+//! creates them; `govflow admin create` bootstraps the first administrator.
+
+use crate::actor::{Acting, Actor};
+use crate::db::begin_write;
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::history::{self, NewEntry};
+use crate::pagination::{Page, PageRequest};
+use crate::types::{EmailAddress, MAX_NAME_CHARS, RequiredText};
+use govflow_entities::{app_user, user_identity};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, };
+use serde_json::json;
+use uuid::Uuid;
+
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+pub struct UserUpdate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub is_admin: Option<bool>,
+}
+
+async fn email_taken<C: ConnectionTrait>(
+    db: &C,
+    email: &EmailAddress,
+    except: Option<Uuid>,
+) -> EngineResult<bool> {
+    let mut query =
+        app_user::Entity::find().filter(app_user::Column::EmailNormalized.eq(email.normalized()));
+    if let Some(id) = except {
+        query = query.filter(app_user::Column::Id.ne(id));
+    }
+    Ok(query.count(db).await? > 0)
+}
+
+async fn insert_user<C: ConnectionTrait>(
+    db: &C,
+    email: EmailAddress,
+    name: String,
+    is_admin: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<app_user::Model> {
+    if email_taken(db, &email, None).await? {
+        return Err(EngineError::Conflict(format!(
+            "a user with e-mail `{email}` already exists"
+        )));
+    }
+    let row = app_user::Model {
+        id: Uuid::now_v7(),
+        email_normalized: email.normalized(),
+        email: email.as_str().to_owned(),
+        name,
+        is_admin,
+        created_at: now,
+        updated_at: now,
+    };
+    app_user::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(db)
+        .await?;
+    Ok(row)
+}
+
+pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> EngineResult<app_user::Model> {
+    let email = EmailAddress::parse("email", &input.email)?;
+    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    if !actor.is_admin {
+        return Err(EngineError::Forbidden("creating users needs the role admin".into()));
+    }
+    let txn = begin_write(engine.db()).await?;
+    let now = engine.now();
+    let row = insert_user(&txn, email, name, input.is_admin, now).await?;
+    record(&txn, Acting::User(actor), &row, "create_user", now).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Creates an administrator, or makes an existing user one; for the command line, which acts as
+/// the engine itself.
+pub async fn bootstrap_admin(engine: &Engine, email: &str, name: &str) -> EngineResult<app_user::Model> {
+    let email = EmailAddress::parse("email", email)?;
+    let name = RequiredText::parse("name", name, MAX_NAME_CHARS)?.into_string();
+    let txn = begin_write(engine.db()).await?;
+    let now = engine.now();
+    let existing = app_user::Entity::find()
+        .filter(app_user::Column::EmailNormalized.eq(email.normalized()))
+        .one(&txn)
+        .await?;
+    let row = match existing {
+        Some(user) => {
+            let mut row = user.into_active_model();
+            row.is_admin = Set(true);
+            row.updated_at = Set(now);
+            app_user::Entity::update(row).exec(&txn).await?
+        }
+        None => insert_user(&txn, email, name, true, now).await?,
+    };
+    record(&txn, Acting::System { on_behalf_of: None }, &row, "bootstrap_admin", now).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn update_user(
+    engine: &Engine,
+    actor: &Actor,
+    user_id: Uuid,
+    update: UserUpdate,
+) -> EngineResult<app_user::Model> {
+    let email = update
+        .email
+        .as_deref()
+        .map(|email| EmailAddress::parse("email", email))
+        .transpose()?;
+    let name = update
+        .name
+        .as_deref()
+        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .transpose()?;
+    let txn = begin_write(engine.db()).await?;
+    let current = app_user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| EngineError::not_found("user", user_id))?;
+    let editing_self = actor.user_id == user_id;
+    if !actor.is_admin && !(editing_self && update.is_admin.is_none()) {
+        return Err(EngineError::Forbidden(
+            "editing another user, or anyone's admin flag, needs the role admin".into(),
+        ));
+    }
+    if let Some(email) = &email
+        && email_taken(&txn, email, Some(user_id)).await?
+    {
+        return Err(EngineError::Conflict(format!(
+            "a user with e-mail `{email}` already exists"
+        )));
+    }
+    let now = engine.now();
+    let mut row = current.into_active_model();
+    if let Some(email) = email {
+        row.email_normalized = Set(email.normalized());
+        row.email = Set(email.as_str().to_owned());
+    }
+    if let Some(name) = name {
+        row.name = Set(name);
+    }
+    if let Some(is_admin) = update.is_admin {
+        row.is_admin = Set(is_admin);
+    }
+    row.updated_at = Set(now);
+    let updated = app_user::Entity::update(row).exec(&txn).await?;
+    record(&txn, Acting::User(actor), &updated, "update_user", now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    row: &app_user::Model,
+    operation: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<()> {
+    history::append(
+        db,
+        NewEntry {
+            subject_id: row.id,
+            subject_kind: "user",
+            transition: operation,
+            from_state: "",
+            to_state: "",
+            acting,
+            reason: None,
+            definition_hash: None,
+            detail: Some(json!({ "email": row.email, "name": row.name, "isAdmin": row.is_admin })),
+            at,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn get_user(engine: &Engine, user_id: Uuid) -> EngineResult<app_user::Model> {
+    app_user::Entity::find_by_id(user_id)
+        .one(engine.db())
+        .await?
+        .ok_or_else(|| EngineError::not_found("user", user_id))
+}
+
+pub async fn find_by_email(engine: &Engine, email: &str) -> EngineResult<Option<app_user::Model>> {
+    let email = EmailAddress::parse("email", email)?;
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::EmailNormalized.eq(email.normalized()))
+        .one(engine.db())
+        .await?)
+}
+
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<app_user::Model>> {
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(ids.iter().copied()))
+        .all(engine.db())
+        .await?)
+}
+
+pub async fn list_users(engine: &Engine, actor: &Actor, page: PageRequest) -> EngineResult<Page<app_user::Model>> {
+    if !actor.is_admin {
+        return Err(EngineError::Forbidden("listing users needs the role admin".into()));
+    }
+    let query = app_user::Entity::find().order_by_asc(app_user::Column::EmailNormalized);
+    let total = query.clone().count(engine.db()).await?;
+    let items = query.offset(page.offset).limit(page.limit).all(engine.db()).await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// The user linked to an outside identity (issuer, subject), if any.
+pub async fn by_identity(engine: &Engine, issuer: &str, subject: &str) -> EngineResult<Option<app_user::Model>> {
+    let Some(link) = user_identity::Entity::find()
+        .filter(user_identity::Column::Issuer.eq(issuer))
+        .filter(user_identity::Column::Subject.eq(subject))
+        .one(engine.db())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(app_user::Entity::find_by_id(link.user_id).one(engine.db()).await?)
+}
+
+/// Links an outside identity to a user found by verified e-mail; the link, once stored, is what
+/// later tokens are matched by, so a later change of e-mail never re-links.
+pub async fn link_identity(engine: &Engine, user_id: Uuid, issuer: &str, subject: &str) -> EngineResult<()> {
+    let txn = begin_write(engine.db()).await?;
+    let row = user_identity::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        created_at: engine.now(),
+    };
+    user_identity::Entity::insert(row.into_active_model())
+        .on_conflict_do_nothing_on([
+                user_identity::Column::Issuer,
+                user_identity::Column::Subject,
+            ])
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

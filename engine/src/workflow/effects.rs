@@ -1,0 +1,91 @@
+//! The registry of effects a transition may have. Effects write rows in the transition's own
+//! database transaction, so they happen with it or not at all.
+//!
+//! `notify`: render a template for every user holding a role on the subject and queue the e-mails.
+
+use crate::engine::Engine;
+use crate::error::EngineResult;
+use crate::outbox::{self, NewMessage};
+use crate::recipients::{self, Recipient};
+use crate::subjects::SubjectInfo;
+use crate::workflow::EffectDef;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+use serde_json::json;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// What happened, as the effects and their templates see it.
+pub struct EffectContext<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub subject_id: Uuid,
+    pub subject: &'a SubjectInfo,
+    pub transition: &'a str,
+    pub from_state: &'a str,
+    pub to_state: &'a str,
+    pub actor_name: &'a str,
+    pub reason: Option<&'a str>,
+    pub history_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn run_all(
+    engine: &Engine,
+    effects: &[EffectDef],
+    context: &EffectContext<'_>,
+) -> EngineResult<()> {
+    // Two effects may name the same template for overlapping roles: one person gets one copy.
+    let mut queued: BTreeSet<(String, Uuid)> = BTreeSet::new();
+    for effect in effects {
+        match effect {
+            EffectDef::Notify { role, template } => {
+                let recipients =
+                    recipients::users_holding(context.txn, role, &context.subject.scope).await?;
+                for recipient in recipients {
+                    if queued.insert((template.clone(), recipient.user_id)) {
+                        notify(engine, template, &recipient, context).await?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn notify(
+    engine: &Engine,
+    template: &str,
+    recipient: &Recipient,
+    context: &EffectContext<'_>,
+) -> EngineResult<()> {
+    let zone = context.subject.time_zone;
+    let local = context.at.with_timezone(&zone.tz());
+    let rendered = engine.templates().render(
+        template,
+        &json!({
+            "subject": context.subject.fields,
+            "forum": context.subject.forum,
+            "transition": context.transition,
+            "from_state": context.from_state,
+            "to_state": context.to_state,
+            "actor": { "name": context.actor_name },
+            "reason": context.reason,
+            "at": format!("{} ({})", local.format("%Y-%m-%d %H:%M %:z"), zone.name()),
+            "recipient": { "name": recipient.name, "email": recipient.email },
+        }),
+    )?;
+    outbox::enqueue(
+        context.txn,
+        NewMessage {
+            dedup_key: format!("transition:{}:{}:{}", context.history_id, template, recipient.user_id),
+            recipient,
+            mail: rendered,
+            template,
+            subject_id: Some(context.subject_id),
+            forum_id: context.subject.scope.forum_id,
+            group_id: context.subject.scope.group_id,
+            now: context.at,
+        },
+    )
+    .await
+}

@@ -1,0 +1,24 @@
+//! Workflows as data: the definitions (parsed from TOML), the registries of guards and effects
+//! they may name, the store that keeps the active set in the database, and the one executor that
+//! takes a transition on any subject.
+
+pub mod definition;
+pub mod effects;
+pub mod executor;
+pub mod guards;
+pub mod store;
+
+pub use definition::{Definition, DefinitionError, Definitions, EffectDef, TransitionDef, Vocabulary};
+pub use executor::{TransitionRequest, Transitioned, available_transitions, create_subject, take_transition};
+
+use crate::actor::role_vocabulary;
+use crate::templates::Templates;
+
+/// What the engine's registries offer to definitions: guards, roles and templates.
+pub fn vocabulary(templates: &Templates) -> Vocabulary {
+    Vocabulary {
+        guards: guards::names(),
+        roles: role_vocabulary(),
+        templates: templates.names().clone(),
+    }
+}

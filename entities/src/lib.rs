@@ -1,0 +1,15 @@
+//! The sea-orm entities of govflow: one module per table, plain models and nothing else.
+//!
+//! The rules that give these rows meaning live in `govflow-engine`; the schema itself is created by
+//! `govflow-migration`.
+
+pub mod app_user;
+pub mod forum;
+pub mod history_entry;
+pub mod member_state;
+pub mod membership;
+pub mod outbox_message;
+pub mod user_identity;
+pub mod workflow_definition;
+pub mod workflow_instance;
+pub mod working_group;

@@ -1,0 +1,18 @@
+//! The database schema of govflow, as an ordered list of sea-orm migrations.
+//!
+//! `govflow serve` applies the pending ones at start and `govflow migrate` applies them on their
+//! own. Migrations are append-only: a released one is never edited, so that every database can be
+//! brought forward from wherever it stands.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}
