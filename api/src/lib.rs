@@ -1,1 +1,8 @@
+//! govflow's API: GraphQL over HTTP (async-graphql on axum), JWT authentication, settings, and the
+//! `govflow` command line. No business rules live here: every resolver calls one engine function.
 
+pub mod auth;
+pub mod cli;
+pub mod graphql;
+pub mod server;
+pub mod settings;

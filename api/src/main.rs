@@ -1,1 +1,5 @@
-fn main(){}
+//! The `govflow` binary.
+
+fn main() -> std::process::ExitCode {
+    govflow_api::cli::main()
+}

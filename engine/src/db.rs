@@ -116,3 +116,10 @@ pub fn backend_kind(db: &DatabaseConnection) -> DatabaseKind {
         _ => DatabaseKind::Postgres,
     }
 }
+
+/// Whether the database answers (the health check).
+pub async fn ping(db: &DatabaseConnection) -> EngineResult<()> {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}

@@ -120,6 +120,16 @@ pub async fn take_transition(
             format!("is required for `{}`", transition.name),
         ));
     }
+    for field in &transition.input {
+        let value = request.input.get(field).filter(|value| !value.is_null());
+        let Some(value) = value else {
+            return Err(EngineError::invalid(
+                format!("input.{field}"),
+                format!("is required for `{}`", transition.name),
+            ));
+        };
+        check_input_reference(field, value)?;
+    }
     let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
     if !acting.holds_any(&transition.roles, &subject.scope) {
         return Err(forbidden(transition));
@@ -212,6 +222,21 @@ pub async fn take_transition(
         history_id,
         subject,
     })
+}
+
+/// Parses an input field that names another record, and checks that record exists.
+fn check_input_reference(field: &str, value: &serde_json::Value) -> EngineResult<()> {
+    match field {
+        "meetingId" => {
+            let id = value
+                .as_str()
+                .and_then(|text| Uuid::parse_str(text).ok())
+                .ok_or_else(|| EngineError::invalid("input.meetingId", "is not an id"))?;
+            // Meetings are not recorded yet, so no id can name one.
+            Err(EngineError::not_found("meeting", id))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Somebody else moved the subject between our read and our update: say what their move means.

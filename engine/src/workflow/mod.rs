@@ -22,3 +22,20 @@ pub fn vocabulary(templates: &Templates) -> Vocabulary {
         templates: templates.names().clone(),
     }
 }
+
+use crate::actor::{Acting, Actor};
+use crate::db::begin_write;
+use crate::engine::Engine;
+use crate::error::EngineResult;
+
+/// Takes a transition as a user, in a transaction of its own.
+pub async fn transition(
+    engine: &Engine,
+    actor: &Actor,
+    request: TransitionRequest,
+) -> EngineResult<Transitioned> {
+    let txn = begin_write(engine.db()).await?;
+    let done = take_transition(engine, &txn, Acting::User(actor), &request).await?;
+    txn.commit().await?;
+    Ok(done)
+}

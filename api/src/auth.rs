@@ -1,0 +1,278 @@
+//! Authentication: `Authorization: Bearer <JWT>` becomes an [`Actor`].
+//!
+//! The algorithm comes from the settings, never from the token's header, so a token signed with
+//! `none`, or with HS256 using an RS256 public key as the secret, is refused. `exp` is required;
+//! `iss` and `aud` are checked when configured (and `aud` is otherwise not checked at all).
+//! `sub` is the user's UUID, or, for a configured outside issuer, the identity linked to a user.
+
+use crate::settings::{Settings, SettingsError};
+use govflow_engine::db::DatabaseKind;
+use govflow_engine::{Actor, Engine, EngineError, users};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Authenticator {
+    algorithm: Algorithm,
+    decoding: DecodingKey,
+    /// Only for HS256, where the secret both signs and verifies.
+    encoding: Option<EncodingKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// The file beside a SQLite database that holds its generated secret.
+fn secret_file(database_url: &str) -> Option<PathBuf> {
+    let path = database_url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(format!("{path}.jwt-secret")))
+    }
+}
+
+/// The HS256 secret: configured, or (on SQLite only) generated once and kept beside the database.
+pub fn resolve_secret(settings: &Settings) -> Result<String, SettingsError> {
+    if let Some(secret) = non_empty(&settings.raw.jwt_secret) {
+        if secret.len() < 16 {
+            return Err(settings.error("jwt_secret", "must be at least 16 characters long"));
+        }
+        return Ok(secret);
+    }
+    if settings.database == DatabaseKind::Postgres {
+        return Err(settings.error(
+            "jwt_secret",
+            "must be set when the database is PostgreSQL: every instance must share one secret",
+        ));
+    }
+    let generate = || {
+        let bytes: [u8; 32] = rand::random();
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    let Some(path) = secret_file(&settings.raw.database_url) else {
+        return Ok(generate());
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && let Some(secret) = non_empty(&existing)
+    {
+        return Ok(secret);
+    }
+    let secret = generate();
+    write_private(&path, &secret).map_err(|err| {
+        settings.error(
+            "jwt_secret",
+            format!("is empty, and a generated one cannot be stored in {}: {err}", path.display()),
+        )
+    })?;
+    tracing::info!(
+        "generated a JWT secret and stored it in {} (set jwt_secret to use your own)",
+        path.display()
+    );
+    Ok(secret)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+impl Authenticator {
+    pub fn from_settings(settings: &Settings) -> Result<Authenticator, SettingsError> {
+        let raw = &settings.raw;
+        let (algorithm, decoding, encoding) = match raw.jwt_algorithm.as_str() {
+            "HS256" => {
+                let secret = resolve_secret(settings)?;
+                (
+                    Algorithm::HS256,
+                    DecodingKey::from_secret(secret.as_bytes()),
+                    Some(EncodingKey::from_secret(secret.as_bytes())),
+                )
+            }
+            other => {
+                let path = raw.jwt_public_key_file.trim();
+                let pem = std::fs::read(path).map_err(|err| {
+                    settings.error("jwt_public_key_file", format!("cannot read `{path}`: {err}"))
+                })?;
+                let (algorithm, key) = if other == "RS256" {
+                    (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem))
+                } else {
+                    (Algorithm::EdDSA, DecodingKey::from_ed_pem(&pem))
+                };
+                let key = key.map_err(|err| {
+                    settings.error(
+                        "jwt_public_key_file",
+                        format!("`{path}` is not a PEM {other} public key: {err}"),
+                    )
+                })?;
+                (algorithm, key, None)
+            }
+        };
+        Ok(Authenticator {
+            algorithm,
+            decoding,
+            encoding,
+            issuer: non_empty(&raw.jwt_issuer),
+            audience: non_empty(&raw.jwt_audience),
+        })
+    }
+
+    /// Mints a token for a user with the HS256 secret (`govflow token`).
+    pub fn mint(&self, user_id: Uuid, ttl: std::time::Duration) -> Result<String, String> {
+        let Some(key) = &self.encoding else {
+            return Err("minting tokens needs jwt_algorithm = \"HS256\"".into());
+        };
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: Some(user_id.to_string()),
+            exp: now + ttl.as_secs(),
+            iat: Some(now),
+            iss: self.issuer.clone(),
+            email: None,
+            email_verified: None,
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("JWT".into());
+        let mut token = jsonwebtoken::encode(&header, &claims, key).map_err(|err| err.to_string())?;
+        if let Some(audience) = &self.audience {
+            // Re-encode with `aud` when one is configured, so minted tokens pass our own check.
+            let value = serde_json::json!({
+                "sub": claims.sub, "exp": claims.exp, "iat": claims.iat,
+                "iss": claims.iss, "aud": audience,
+            });
+            token = jsonwebtoken::encode(&header, &value, key).map_err(|err| err.to_string())?;
+        }
+        Ok(token)
+    }
+
+    fn validation(&self) -> Validation {
+        let mut validation = Validation::new(self.algorithm);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp"]);
+        validation.validate_exp = true;
+        match &self.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer]);
+        }
+        validation
+    }
+
+    /// Resolves the `Authorization` header: `Ok(None)` when there is none.
+    pub async fn authenticate(
+        &self,
+        engine: &Engine,
+        header: Option<&str>,
+    ) -> Result<Option<Actor>, AuthError> {
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                AuthError::Unauthenticated(
+                    "the Authorization header must be `Bearer <token>`".into(),
+                )
+            })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation())
+            .map_err(|err| AuthError::Unauthenticated(describe(&err)))?;
+        let user_id = self.user_of(engine, &data.claims).await?;
+        Actor::load(engine, user_id)
+            .await?
+            .map(Some)
+            .ok_or_else(|| AuthError::Unauthenticated("the token names an unknown user".into()))
+    }
+
+    async fn user_of(&self, engine: &Engine, claims: &Claims) -> Result<Uuid, AuthError> {
+        let unknown = || AuthError::Unauthenticated("the token names an unknown user".into());
+        // An outside identity provider: the stored link first, then a verified e-mail once.
+        if let (Some(issuer), Some(subject)) = (&self.issuer, &claims.sub)
+            && claims.iss.as_deref() == Some(issuer.as_str())
+        {
+            if let Some(user) = users::by_identity(engine, issuer, subject).await? {
+                return Ok(user.id);
+            }
+            if let Ok(id) = Uuid::parse_str(subject)
+                && users::by_ids(engine, &[id]).await?.first().is_some()
+            {
+                return Ok(id);
+            }
+            if claims.email_verified == Some(true)
+                && let Some(email) = &claims.email
+                && let Ok(Some(user)) = users::find_by_email(engine, email).await
+            {
+                users::link_identity(engine, user.id, issuer, subject).await?;
+                return Ok(user.id);
+            }
+            return Err(unknown());
+        }
+        if let Some(subject) = &claims.sub {
+            return Uuid::parse_str(subject).map_err(|_| unknown());
+        }
+        if let Some(email) = &claims.email
+            && let Ok(Some(user)) = users::find_by_email(engine, email).await
+        {
+            return Ok(user.id);
+        }
+        Err(unknown())
+    }
+}
+
+fn describe(err: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    let why = match err.kind() {
+        ErrorKind::ExpiredSignature => "the token has expired",
+        ErrorKind::InvalidSignature => "the token's signature is not valid",
+        ErrorKind::InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
+        ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
+        ErrorKind::InvalidAudience => "the token's audience is not accepted",
+        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp)",
+        _ => "the token is malformed",
+    };
+    why.to_owned()
+}

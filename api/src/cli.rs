@@ -1,0 +1,367 @@
+//! The `govflow` command line: `serve`, `migrate`, `workflows check|apply`, `token`,
+//! `admin create`, `demo` and `schema`. A bad setting exits with code 2 and names the key; any
+//! other failure exits with code 1 and says what went wrong.
+
+use crate::auth::Authenticator;
+use crate::server::{Server, StartupError, open_engine};
+use crate::settings::{Overrides, Settings, SettingsError};
+use clap::{Parser, Subcommand};
+use govflow_engine::config::ConfigSource;
+use govflow_engine::engine::{load_definitions, load_templates};
+use govflow_engine::workflow::{self, store};
+use govflow_engine::{Engine, SystemClock, demo, users};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "govflow", version, about = "Workflow engine for intergovernmental working groups")]
+struct Cli {
+    /// Settings file (default: ./config/govflow.toml if present, else the built-in settings).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applies pending migrations and serves GraphQL.
+    Serve {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Loads the demo forum first (once) and prints tokens for its users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies pending migrations and exits.
+    Migrate {
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Checks or applies workflow definitions.
+    Workflows {
+        #[command(subcommand)]
+        command: WorkflowsCommand,
+    },
+    /// Mints a token for a user (HS256 secret).
+    Token {
+        #[arg(long)]
+        email: String,
+        /// How long the token lives: 30m, 8h, 7d.
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+    },
+    /// Administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Loads the demo forum (once) and prints tokens for its users.
+    Demo,
+    /// Prints the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum WorkflowsCommand {
+    /// Checks a folder of definitions: prints each error as file:line: reason (exit 1), or a summary.
+    Check {
+        /// A workflows folder, or a config folder holding workflows/ and templates/.
+        dir: Option<PathBuf>,
+    },
+    /// Checks a folder and makes it the active set in the database.
+    Apply { dir: Option<PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates an administrator (or makes an existing user one).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// A failure of a command, with its exit code.
+enum Failure {
+    Settings(SettingsError),
+    Other(String),
+}
+
+impl From<SettingsError> for Failure {
+    fn from(err: SettingsError) -> Self {
+        Failure::Settings(err)
+    }
+}
+
+impl From<StartupError> for Failure {
+    fn from(err: StartupError) -> Self {
+        match err {
+            StartupError::Settings(err) => Failure::Settings(err),
+            other => Failure::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<govflow_engine::EngineError> for Failure {
+    fn from(err: govflow_engine::EngineError) -> Self {
+        Failure::Other(err.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("govflow: cannot start the runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(Failure::Settings(err)) => {
+            eprintln!("govflow: {err}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("govflow: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load_settings(config: Option<&Path>, overrides: &Overrides) -> Result<Settings, Failure> {
+    let settings = Settings::load(config, std::env::vars(), overrides)?;
+    for name in &settings.unknown_env {
+        tracing::warn!("environment variable {name} names no setting; ignored");
+    }
+    Ok(settings)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve {
+            listen,
+            database,
+            demo: with_demo,
+        } => {
+            let settings = load_settings(
+                config,
+                &Overrides {
+                    listen,
+                    database_url: database,
+                },
+            )?;
+            serve(&settings, with_demo).await
+        }
+        Command::Migrate { database } => {
+            let settings = load_settings(
+                config,
+                &Overrides {
+                    listen: None,
+                    database_url: database,
+                },
+            )?;
+            let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
+            let report = govflow_engine::db::migrate(&connection).await?;
+            if report.applied.is_empty() {
+                println!("the database is up to date");
+            } else {
+                for name in report.applied {
+                    println!("applied {name}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Workflows { command } => {
+            let settings = load_settings(config, &Overrides::default())?;
+            match command {
+                WorkflowsCommand::Check { dir } => check_workflows(&settings, dir.as_deref()),
+                WorkflowsCommand::Apply { dir } => apply_workflows(&settings, dir.as_deref()).await,
+            }
+        }
+        Command::Token { email, ttl } => {
+            let settings = load_settings(config, &Overrides::default())?;
+            let ttl = parse_ttl(&ttl)?;
+            let auth = Authenticator::from_settings(&settings)?;
+            let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
+            let user = users::find_by_email(&engine, &email)
+                .await?
+                .ok_or_else(|| Failure::Other(format!("no user with e-mail {email}")))?;
+            let token = auth.mint(user.id, ttl).map_err(Failure::Other)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, name },
+        } => {
+            let settings = load_settings(config, &Overrides::default())?;
+            let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
+            let user = users::bootstrap_admin(&engine, &email, &name).await?;
+            println!("administrator {} <{}> ({})", user.name, user.email, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let settings = load_settings(config, &Overrides::default())?;
+            let auth = Authenticator::from_settings(&settings)?;
+            let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
+            print_demo(&engine, &auth).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: &Settings, with_demo: bool) -> Result<ExitCode, Failure> {
+    let server = Server::build(settings, Arc::new(SystemClock)).await?;
+    if with_demo {
+        let auth = server.authenticator();
+        print_demo(server.engine(), &auth).await?;
+    }
+    println!(
+        "govflow is serving GraphQL on http://{}/graphql (health: /health)",
+        settings.listen
+    );
+    server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|err| Failure::Other(format!("the server stopped: {err}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_demo(engine: &Engine, auth: &Authenticator) -> Result<(), Failure> {
+    let people = demo::load(engine).await?;
+    println!("demo forum \"{}\" is loaded; tokens (valid 8 hours):", demo::DEMO_FORUM);
+    for (email, _, role) in demo::DEMO_USERS {
+        if let Some(user) = people.iter().find(|user| user.email == email) {
+            let token = auth
+                .mint(user.id, Duration::from_secs(8 * 3600))
+                .map_err(Failure::Other)?;
+            println!("  {role:<12} {email}\n    {token}");
+        }
+    }
+    Ok(())
+}
+
+fn parse_ttl(raw: &str) -> Result<Duration, Failure> {
+    let raw = raw.trim();
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(count) if seconds > 0 && count > 0 => Ok(Duration::from_secs(count * seconds)),
+        _ => Err(Failure::Settings(SettingsError {
+            key: "--ttl".into(),
+            origin: "command line".into(),
+            problem: format!("`{raw}` is not a duration like 30m, 8h or 7d"),
+        })),
+    }
+}
+
+/// The config source a `workflows` command reads: DIR as a config folder (with workflows/) or as
+/// a workflows folder (templates then come from its sibling templates/, else the settings').
+fn source_for(settings: &Settings, dir: Option<&Path>) -> (ConfigSource, Option<PathBuf>) {
+    match dir {
+        None => (settings.config.clone(), None),
+        Some(dir) if dir.join("workflows").is_dir() => (ConfigSource::Dir(dir.to_path_buf()), None),
+        Some(dir) => {
+            let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+            if parent.join("templates").is_dir() {
+                (ConfigSource::Dir(parent), Some(dir.to_path_buf()))
+            } else {
+                (settings.config.clone(), Some(dir.to_path_buf()))
+            }
+        }
+    }
+}
+
+fn checked_set(settings: &Settings, dir: Option<&Path>) -> Result<workflow::Definitions, Vec<String>> {
+    let (source, workflows_dir) = source_for(settings, dir);
+    let templates = load_templates(&source).map_err(|err| vec![err.to_string()])?;
+    let vocabulary = workflow::vocabulary(&templates);
+    match workflows_dir {
+        Some(dir) => workflow::Definitions::load_dir(&dir, &vocabulary)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect()),
+        None => load_definitions(&source, &vocabulary).map_err(|err| vec![err.to_string()]),
+    }
+}
+
+fn check_workflows(settings: &Settings, dir: Option<&Path>) -> Result<ExitCode, Failure> {
+    match checked_set(settings, dir) {
+        Ok(set) => {
+            let count = set.iter().count();
+            println!("{count} workflow definition(s) are valid:");
+            for def in set.iter() {
+                println!(
+                    "  {} (subject `{}`): {} states, {} transitions, version {}",
+                    def.name,
+                    def.subject,
+                    def.states.len(),
+                    def.transitions.len(),
+                    def.hash.get(..12).unwrap_or(&def.hash)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for error in errors {
+                println!("{error}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn apply_workflows(settings: &Settings, dir: Option<&Path>) -> Result<ExitCode, Failure> {
+    let set = match checked_set(settings, dir) {
+        Ok(set) => set,
+        Err(errors) => {
+            for error in errors {
+                println!("{error}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
+    govflow_engine::db::migrate(&connection).await?;
+    let report = store::apply(&connection, &set).await?;
+    for name in &report.added {
+        println!("activated {name}");
+    }
+    for name in &report.retired {
+        println!("retired {name} (its running subjects keep it)");
+    }
+    println!(
+        "{} unchanged; restart the servers to run the new set",
+        report.unchanged.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,188 @@
+//! Working groups: queries, `createGroup` (the creation transition `establish`) and `updateGroup`.
+
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::errors::EngineResultExt;
+use crate::graphql::forums::{Forum, MemberState};
+use crate::graphql::loaders::{ForumId, MemberStateId, MembershipsIn};
+use crate::graphql::users::Membership;
+use crate::graphql::workflow::{AvailableTransition, HistoryEntry, available, history_page};
+use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, FixedOffset, Utc};
+use govflow_engine::groups::{self as area, Group, GroupFilter};
+use govflow_engine::types::TimeZone;
+
+#[derive(Clone)]
+pub struct WorkingGroup(pub Group);
+
+impl WorkingGroup {
+    fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
+        let zone = TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc());
+        instant.with_timezone(&zone.tz()).fixed_offset()
+    }
+}
+
+#[Object]
+impl WorkingGroup {
+    pub async fn id(&self) -> ID {
+        ID(self.0.row.id.to_string())
+    }
+    async fn name(&self) -> String {
+        self.0.row.name.clone()
+    }
+    async fn theme(&self) -> String {
+        self.0.row.theme.clone()
+    }
+    /// The IANA zone the group's dates are shown in.
+    async fn time_zone(&self) -> String {
+        self.0.row.time_zone.clone()
+    }
+    /// When the group took effect, in the group's zone.
+    async fn effective_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.row.effective_at.map(|at| self.local(at))
+    }
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.0.row.created_at)
+    }
+    async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
+        Ok(loader(ctx).load_one(ForumId(self.0.row.forum_id)).await?.map(Forum))
+    }
+    async fn lead_member_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberState>> {
+        match self.0.row.lead_member_state_id {
+            Some(id) => Ok(loader(ctx).load_one(MemberStateId(id)).await?.map(MemberState)),
+            None => Ok(None),
+        }
+    }
+    /// Who holds which role in the group.
+    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
+        let rows = loader(ctx).load_one(MembershipsIn(self.0.row.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+    }
+    /// The workflow state (a name from the `working_group` definition).
+    pub async fn state(&self) -> String {
+        self.0.instance.state.clone()
+    }
+    /// The optimistic-lock counter, for `expectedVersion`.
+    pub async fn version(&self) -> i32 {
+        self.0.instance.version
+    }
+    /// The transitions the caller may take now.
+    pub async fn available_transitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AvailableTransition>> {
+        available(ctx, &self.0.instance).await
+    }
+    pub async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<HistoryEntry>> {
+        history_page(ctx, self.0.row.id, first, after).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateGroupInput {
+    pub forum_id: ID,
+    pub name: String,
+    pub theme: String,
+    pub lead_member_state_id: Option<ID>,
+    /// IANA zone; defaults to the forum's.
+    pub time_zone: Option<String>,
+    /// For a group that already existed before it was recorded here.
+    pub effective_at: Option<DateTime<FixedOffset>>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateGroupInput {
+    pub name: Option<String>,
+    pub theme: Option<String>,
+    pub lead_member_state_id: Option<ID>,
+    pub time_zone: Option<String>,
+}
+
+#[derive(Default)]
+pub struct GroupsQuery;
+
+#[Object]
+impl GroupsQuery {
+    async fn group(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkingGroup> {
+        actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(WorkingGroup(area::get_group(engine(ctx), id).await.gql()?))
+    }
+
+    /// Groups, optionally of one forum and in one state, by name.
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        forum_id: Option<ID>,
+        state: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<WorkingGroup>> {
+        actor(ctx)?;
+        let filter = GroupFilter {
+            forum_id: parse_ids("forumId", forum_id.as_ref())?,
+            state,
+        };
+        let page = area::list_groups(engine(ctx), &filter, page_request(first, after)?)
+            .await
+            .gql()?;
+        Ok(connection(page, WorkingGroup))
+    }
+}
+
+#[derive(Default)]
+pub struct GroupsMutation;
+
+#[Object]
+impl GroupsMutation {
+    /// Records a group that exists (transition `establish`; forum coordinators).
+    async fn create_group(&self, ctx: &Context<'_>, input: CreateGroupInput) -> async_graphql::Result<WorkingGroup> {
+        let actor = actor(ctx)?;
+        let group = area::create_group(
+            engine(ctx),
+            actor,
+            area::NewGroup {
+                forum_id: parse_id("forumId", &input.forum_id)?,
+                name: input.name,
+                theme: input.theme,
+                lead_member_state_id: parse_ids("leadMemberStateId", input.lead_member_state_id.as_ref())?,
+                time_zone: input.time_zone,
+                effective_at: input.effective_at.map(|at| at.with_timezone(&Utc)),
+                reason: input.reason,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(WorkingGroup(group))
+    }
+
+    /// Edits a group's own fields (its coordinators); bumps `version`.
+    async fn update_group(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateGroupInput,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<WorkingGroup> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        let group = area::update_group(
+            engine(ctx),
+            actor,
+            id,
+            area::GroupUpdate {
+                name: input.name,
+                theme: input.theme,
+                lead_member_state_id: parse_ids("leadMemberStateId", input.lead_member_state_id.as_ref())?,
+                time_zone: input.time_zone,
+            },
+            expected_version,
+        )
+        .await
+        .gql()?;
+        Ok(WorkingGroup(group))
+    }
+}

@@ -1,0 +1,106 @@
+//! The GraphQL schema: one Query and one Mutation, merged from per-area objects. Resolvers are
+//! thin: they authenticate, call one engine function, and wrap the result.
+
+pub mod connection;
+pub mod errors;
+pub mod forums;
+pub mod groups;
+pub mod limits;
+pub mod loaders;
+pub mod users;
+pub mod workflow;
+
+use crate::graphql::errors::coded;
+use crate::settings::Limits;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use govflow_engine::{Actor, Engine};
+use loaders::EngineLoader;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    forums::ForumsQuery,
+    groups::GroupsQuery,
+    users::UsersQuery,
+    workflow::WorkflowQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    forums::ForumsMutation,
+    groups::GroupsMutation,
+    users::UsersMutation,
+    workflow::WorkflowMutation,
+);
+
+pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Who is asking, as resolved from the `Authorization` header before the query runs.
+#[derive(Clone)]
+pub enum Caller {
+    Anonymous,
+    Refused(String),
+    User(Arc<Actor>),
+}
+
+pub fn build_schema(engine: Engine, limits: &Limits, introspection: bool) -> GovflowSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(engine)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits::AliasLimit(limits.max_aliases));
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `api/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// The per-request data a resolver may read.
+pub fn request_data(engine: &Engine, caller: Caller) -> (Caller, DataLoader<EngineLoader>) {
+    (
+        caller,
+        DataLoader::new(EngineLoader(engine.clone()), tokio::spawn),
+    )
+}
+
+pub fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
+    ctx.data_unchecked::<Engine>()
+}
+
+pub fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader<EngineLoader> {
+    ctx.data_unchecked::<DataLoader<EngineLoader>>()
+}
+
+/// The authenticated actor, or UNAUTHENTICATED.
+pub fn actor<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Actor> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::User(actor)) => Ok(actor),
+        Some(Caller::Refused(why)) => Err(coded("UNAUTHENTICATED", why.clone())),
+        _ => Err(coded(
+            "UNAUTHENTICATED",
+            "this operation needs `Authorization: Bearer <token>`",
+        )),
+    }
+}
+
+pub fn parse_id(field: &str, id: &ID) -> async_graphql::Result<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| {
+        coded(
+            "INVALID_INPUT",
+            format!("invalid `{field}`: `{}` is not an id", id.as_str()),
+        )
+    })
+}
+
+pub fn parse_ids(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<Uuid>> {
+    id.map(|id| parse_id(field, id)).transpose()
+}

@@ -1,0 +1,213 @@
+//! Users and their memberships.
+
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::errors::EngineResultExt;
+use crate::graphql::forums::{Forum, MemberState};
+use crate::graphql::groups::WorkingGroup;
+use crate::graphql::loaders::{ForumId, GroupId, MemberStateId, MembershipsOfUser, UserId};
+use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use govflow_engine::entities::{app_user, membership};
+use govflow_engine::{memberships, users};
+
+pub struct User(pub app_user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn is_admin(&self) -> bool {
+        self.0.is_admin
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
+        let rows = loader(ctx).load_one(MembershipsOfUser(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+    }
+}
+
+pub struct Membership(pub membership::Model);
+
+#[Object]
+impl Membership {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+    /// `forum`, `group` or `member_state`.
+    async fn scope_kind(&self) -> &str {
+        &self.0.scope_kind
+    }
+    async fn scope_id(&self) -> ID {
+        ID(self.0.scope_id.to_string())
+    }
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        Ok(loader(ctx).load_one(UserId(self.0.user_id)).await?.map(User))
+    }
+    async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
+        match self.0.forum_id {
+            Some(id) => Ok(loader(ctx).load_one(ForumId(id)).await?.map(Forum)),
+            None => Ok(None),
+        }
+    }
+    async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WorkingGroup>> {
+        if self.0.scope_kind != "group" {
+            return Ok(None);
+        }
+        Ok(loader(ctx).load_one(GroupId(self.0.scope_id)).await?.map(WorkingGroup))
+    }
+    async fn member_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberState>> {
+        if self.0.scope_kind != "member_state" {
+            return Ok(None);
+        }
+        Ok(loader(ctx)
+            .load_one(MemberStateId(self.0.scope_id))
+            .await?
+            .map(MemberState))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub name: String,
+    #[graphql(default)]
+    pub admin: bool,
+}
+
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub admin: Option<bool>,
+}
+
+/// Exactly one of `forumId`, `groupId` or `memberStateId`.
+#[derive(InputObject)]
+pub struct AddMembershipInput {
+    pub user_id: ID,
+    /// coordinator or observer (forum); coordinator, chair, expert or observer (group);
+    /// representative (member state).
+    pub role: String,
+    pub forum_id: Option<ID>,
+    pub group_id: Option<ID>,
+    pub member_state_id: Option<ID>,
+}
+
+#[derive(Default)]
+pub struct UsersQuery;
+
+#[Object]
+impl UsersQuery {
+    /// The caller.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let actor = actor(ctx)?;
+        Ok(User(users::get_user(engine(ctx), actor.user_id).await.gql()?))
+    }
+
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
+        actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(User(users::get_user(engine(ctx), id).await.gql()?))
+    }
+
+    /// Every user (admin).
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<User>> {
+        let actor = actor(ctx)?;
+        let page = users::list_users(engine(ctx), actor, page_request(first, after)?).await.gql()?;
+        Ok(connection(page, User))
+    }
+}
+
+#[derive(Default)]
+pub struct UsersMutation;
+
+#[Object]
+impl UsersMutation {
+    /// Creates a user (admin).
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<User> {
+        let actor = actor(ctx)?;
+        let user = users::create_user(
+            engine(ctx),
+            actor,
+            users::NewUser {
+                email: input.email,
+                name: input.name,
+                is_admin: input.admin,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(User(user))
+    }
+
+    /// Edits a user (admin; a user may edit their own name and e-mail).
+    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> async_graphql::Result<User> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        let user = users::update_user(
+            engine(ctx),
+            actor,
+            id,
+            users::UserUpdate {
+                email: input.email,
+                name: input.name,
+                is_admin: input.admin,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(User(user))
+    }
+
+    /// Grants a role (group: the group's coordinators; forum or member state: forum coordinators).
+    async fn add_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMembershipInput,
+    ) -> async_graphql::Result<Membership> {
+        let actor = actor(ctx)?;
+        let row = memberships::add_membership(
+            engine(ctx),
+            actor,
+            memberships::NewMembership {
+                user_id: parse_id("userId", &input.user_id)?,
+                role: input.role,
+                forum_id: parse_ids("forumId", input.forum_id.as_ref())?,
+                group_id: parse_ids("groupId", input.group_id.as_ref())?,
+                member_state_id: parse_ids("memberStateId", input.member_state_id.as_ref())?,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(Membership(row))
+    }
+
+    /// Revokes a role; returns the membership as it was.
+    async fn remove_membership(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Membership> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        let row = memberships::remove_membership(engine(ctx), actor, id).await.gql()?;
+        Ok(Membership(row))
+    }
+}

@@ -1,0 +1,264 @@
+//! What every workflow subject shares (the `WorkflowSubject` interface, its history and available
+//! transitions), the definitions, and the generic `transition` mutation.
+
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::errors::{EngineResultExt, coded};
+use crate::graphql::groups::WorkingGroup;
+use crate::graphql::loaders::{HistoryOf, UserId};
+use crate::graphql::users::User;
+use crate::graphql::{actor, engine, loader, parse_id};
+use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use govflow_engine::entities::{history_entry, workflow_instance};
+use govflow_engine::pagination::Page;
+use govflow_engine::workflow::{self as area, Definition, TransitionRequest};
+use govflow_engine::{Acting, groups};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Interface)]
+#[graphql(
+    field(name = "id", ty = "ID"),
+    field(name = "state", ty = "String"),
+    field(name = "version", ty = "i32"),
+    field(name = "available_transitions", ty = "Vec<AvailableTransition>"),
+    field(
+        name = "history",
+        ty = "Conn<HistoryEntry>",
+        arg(name = "first", ty = "Option<i32>"),
+        arg(name = "after", ty = "Option<String>")
+    )
+)]
+pub enum WorkflowSubject {
+    WorkingGroup(WorkingGroup),
+}
+
+#[derive(SimpleObject)]
+pub struct AvailableTransition {
+    pub name: String,
+    pub to: String,
+    /// Whether the transition takes `input` (see the definition).
+    pub needs_input: bool,
+    pub reason_required: bool,
+}
+
+pub async fn available(
+    ctx: &Context<'_>,
+    instance: &workflow_instance::Model,
+) -> async_graphql::Result<Vec<AvailableTransition>> {
+    let actor = actor(ctx)?;
+    let list = area::available_transitions(engine(ctx), Acting::User(actor), instance)
+        .await
+        .gql()?;
+    Ok(list
+        .into_iter()
+        .map(|transition| AvailableTransition {
+            name: transition.name,
+            to: transition.to,
+            needs_input: transition.needs_input,
+            reason_required: transition.reason_required,
+        })
+        .collect())
+}
+
+pub async fn history_page(
+    ctx: &Context<'_>,
+    subject_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Conn<HistoryEntry>> {
+    let request = page_request(first, after)?;
+    let all = loader(ctx).load_one(HistoryOf(subject_id)).await?.unwrap_or_default();
+    Ok(connection(Page::of_slice(&all, request), HistoryEntry))
+}
+
+#[derive(Clone)]
+pub struct HistoryEntry(pub history_entry::Model);
+
+#[Object]
+impl HistoryEntry {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The transition, or the operation for other writes (`update_group`, `add_membership`).
+    async fn transition(&self) -> &str {
+        &self.0.transition
+    }
+    /// Empty for the creation of the subject.
+    async fn from_state(&self) -> &str {
+        &self.0.from_state
+    }
+    async fn to_state(&self) -> &str {
+        &self.0.to_state
+    }
+    /// `user` or `system`.
+    async fn actor_kind(&self) -> &str {
+        &self.0.actor_kind
+    }
+    /// The acting user; for `system`, the user whose action caused it, if any.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.actor_user_id {
+            Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// The content hash of the definition the subject ran under.
+    async fn definition_version(&self) -> Option<&str> {
+        self.0.definition_hash.as_deref()
+    }
+    /// What a write that is not a transition changed.
+    async fn detail(&self) -> Option<Json<serde_json::Value>> {
+        self.0
+            .detail
+            .as_deref()
+            .and_then(|detail| serde_json::from_str(detail).ok())
+            .map(Json)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+pub struct WorkflowDefinition(pub Arc<Definition>);
+
+#[derive(SimpleObject)]
+pub struct WorkflowState {
+    pub name: String,
+    pub terminal: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct WorkflowTransition {
+    pub name: String,
+    /// Empty for a creation transition.
+    pub from: Vec<String>,
+    pub to: String,
+    pub roles: Vec<String>,
+    pub guards: Vec<String>,
+    pub reason_required: bool,
+    pub input: Vec<String>,
+}
+
+#[Object]
+impl WorkflowDefinition {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The kind of subject it runs (`group`, `amendment`, `task`...).
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    /// The content hash: the definition's version.
+    async fn version(&self) -> &str {
+        &self.0.hash
+    }
+    async fn initial(&self) -> &str {
+        &self.0.initial
+    }
+    async fn states(&self) -> Vec<WorkflowState> {
+        self.0
+            .states
+            .iter()
+            .map(|state| WorkflowState {
+                name: state.name.clone(),
+                terminal: state.terminal,
+            })
+            .collect()
+    }
+    async fn transitions(&self) -> Vec<WorkflowTransition> {
+        self.0
+            .transitions
+            .iter()
+            .map(|transition| WorkflowTransition {
+                name: transition.name.clone(),
+                from: transition.from.clone(),
+                to: transition.to.clone(),
+                roles: transition.roles.clone(),
+                guards: transition.guards.clone(),
+                reason_required: transition.reason_required,
+                input: transition.input.clone(),
+            })
+            .collect()
+    }
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+}
+
+/// Loads a subject as its GraphQL type, from its kind.
+async fn subject_of(ctx: &Context<'_>, kind: &str, id: Uuid) -> async_graphql::Result<WorkflowSubject> {
+    match kind {
+        "group" => Ok(WorkflowSubject::WorkingGroup(WorkingGroup(
+            groups::get_group(engine(ctx), id).await.gql()?,
+        ))),
+        other => Err(coded(
+            "INTERNAL",
+            format!("subjects of kind `{other}` have no GraphQL type"),
+        )),
+    }
+}
+
+#[derive(Default)]
+pub struct WorkflowQuery;
+
+#[Object]
+impl WorkflowQuery {
+    /// The active workflow definitions.
+    async fn workflow_definitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkflowDefinition>> {
+        actor(ctx)?;
+        Ok(engine(ctx)
+            .definitions()
+            .iter()
+            .cloned()
+            .map(WorkflowDefinition)
+            .collect())
+    }
+
+    /// Any workflow subject by id.
+    async fn subject(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowSubject> {
+        actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        let instance = govflow_engine::subjects::instance_of(engine(ctx).db(), id)
+            .await
+            .gql()?;
+        subject_of(ctx, &instance.subject_kind, id).await
+    }
+}
+
+#[derive(Default)]
+pub struct WorkflowMutation;
+
+#[Object]
+impl WorkflowMutation {
+    /// Takes a named transition on a subject. `expectedVersion` refuses the move with STALE_STATE
+    /// when the subject changed since the caller read it.
+    async fn transition(
+        &self,
+        ctx: &Context<'_>,
+        subject_id: ID,
+        name: String,
+        reason: Option<String>,
+        expected_version: Option<i32>,
+        input: Option<Json<serde_json::Value>>,
+    ) -> async_graphql::Result<WorkflowSubject> {
+        let actor = actor(ctx)?;
+        let subject_id = parse_id("subjectId", &subject_id)?;
+        let done = area::transition(
+            engine(ctx),
+            actor,
+            TransitionRequest {
+                subject_id,
+                name,
+                reason,
+                expected_version,
+                input: input.map(|json| json.0).unwrap_or(serde_json::Value::Null),
+            },
+        )
+        .await
+        .gql()?;
+        subject_of(ctx, &done.instance.subject_kind, subject_id).await
+    }
+}
