@@ -80,7 +80,10 @@ pub fn resolve_secret(settings: &Settings) -> Result<String, SettingsError> {
     }
     let generate = || {
         let bytes: [u8; 32] = rand::random();
-        bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+        bytes
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
     };
     let Some(path) = secret_file(&settings.raw.database_url) else {
         return Ok(generate());
@@ -94,7 +97,10 @@ pub fn resolve_secret(settings: &Settings) -> Result<String, SettingsError> {
     write_private(&path, &secret).map_err(|err| {
         settings.error(
             "jwt_secret",
-            format!("is empty, and a generated one cannot be stored in {}: {err}", path.display()),
+            format!(
+                "is empty, and a generated one cannot be stored in {}: {err}",
+                path.display()
+            ),
         )
     })?;
     tracing::info!(
@@ -132,7 +138,10 @@ impl Authenticator {
             other => {
                 let path = raw.jwt_public_key_file.trim();
                 let pem = std::fs::read(path).map_err(|err| {
-                    settings.error("jwt_public_key_file", format!("cannot read `{path}`: {err}"))
+                    settings.error(
+                        "jwt_public_key_file",
+                        format!("cannot read `{path}`: {err}"),
+                    )
                 })?;
                 let (algorithm, key) = if other == "RS256" {
                     (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem))
@@ -173,7 +182,8 @@ impl Authenticator {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("JWT".into());
-        let mut token = jsonwebtoken::encode(&header, &claims, key).map_err(|err| err.to_string())?;
+        let mut token =
+            jsonwebtoken::encode(&header, &claims, key).map_err(|err| err.to_string())?;
         if let Some(audience) = &self.audience {
             // Re-encode with `aud` when one is configured, so minted tokens pass our own check.
             let value = serde_json::json!({
@@ -188,7 +198,14 @@ impl Authenticator {
     fn validation(&self) -> Validation {
         let mut validation = Validation::new(self.algorithm);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp"]);
+        let mut required = vec!["exp"];
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        if self.issuer.is_some() {
+            required.push("iss");
+        }
+        validation.set_required_spec_claims(&required);
         validation.validate_exp = true;
         match &self.audience {
             Some(audience) => validation.set_audience(&[audience]),
@@ -238,7 +255,7 @@ impl Authenticator {
                 return Ok(user.id);
             }
             if let Ok(id) = Uuid::parse_str(subject)
-                && users::by_ids(engine, &[id]).await?.first().is_some()
+                && !users::by_ids(engine, &[id]).await?.is_empty()
             {
                 return Ok(id);
             }
@@ -268,7 +285,9 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
     let why = match err.kind() {
         ErrorKind::ExpiredSignature => "the token has expired",
         ErrorKind::InvalidSignature => "the token's signature is not valid",
-        ErrorKind::InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
+        ErrorKind::InvalidAlgorithm => {
+            "the token is signed with an algorithm this server does not accept"
+        }
         ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
         ErrorKind::InvalidAudience => "the token's audience is not accepted",
         ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp)",

@@ -16,7 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "govflow", version, about = "Workflow engine for intergovernmental working groups")]
+#[command(
+    name = "govflow",
+    version,
+    about = "Workflow engine for intergovernmental working groups"
+)]
 struct Cli {
     /// Settings file (default: ./config/govflow.toml if present, else the built-in settings).
     #[arg(long, global = true, value_name = "FILE")]
@@ -115,8 +119,15 @@ impl From<govflow_engine::EngineError> for Failure {
     }
 }
 
+/// What a command printed, and its exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
     init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -125,16 +136,56 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(Failure::Settings(err)) => {
-            eprintln!("govflow: {err}");
-            ExitCode::from(2)
+    let outcome = runtime.block_on(execute(std::env::args_os(), std::env::vars()));
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.code)
+}
+
+/// Runs one command line with the given environment: what `main` does, minus the process.
+pub async fn execute<I, T>(args: I, env: impl IntoIterator<Item = (String, String)>) -> Outcome
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let text = err.render().to_string();
+            return if code == 0 {
+                Outcome {
+                    code,
+                    stdout: text,
+                    stderr: String::new(),
+                }
+            } else {
+                Outcome {
+                    code,
+                    stdout: String::new(),
+                    stderr: text,
+                }
+            };
         }
-        Err(Failure::Other(message)) => {
-            eprintln!("govflow: {message}");
-            ExitCode::from(1)
-        }
+    };
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let mut out = String::new();
+    match run(cli, &env, &mut out).await {
+        Ok(code) => Outcome {
+            code,
+            stdout: out,
+            stderr: String::new(),
+        },
+        Err(Failure::Settings(err)) => Outcome {
+            code: 2,
+            stdout: out,
+            stderr: format!("govflow: {err}\n"),
+        },
+        Err(Failure::Other(message)) => Outcome {
+            code: 1,
+            stdout: out,
+            stderr: format!("govflow: {message}\n"),
+        },
     }
 }
 
@@ -147,15 +198,19 @@ fn init_tracing() {
         .try_init();
 }
 
-fn load_settings(config: Option<&Path>, overrides: &Overrides) -> Result<Settings, Failure> {
-    let settings = Settings::load(config, std::env::vars(), overrides)?;
+fn load_settings(
+    config: Option<&Path>,
+    env: &[(String, String)],
+    overrides: &Overrides,
+) -> Result<Settings, Failure> {
+    let settings = Settings::load(config, env.iter().cloned(), overrides)?;
     for name in &settings.unknown_env {
         tracing::warn!("environment variable {name} names no setting; ignored");
     }
     Ok(settings)
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8, Failure> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Serve {
@@ -165,6 +220,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let settings = load_settings(
                 config,
+                env,
                 &Overrides {
                     listen,
                     database_url: database,
@@ -175,6 +231,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Migrate { database } => {
             let settings = load_settings(
                 config,
+                env,
                 &Overrides {
                     listen: None,
                     database_url: database,
@@ -183,23 +240,25 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
             let report = govflow_engine::db::migrate(&connection).await?;
             if report.applied.is_empty() {
-                println!("the database is up to date");
+                line(out, "the database is up to date");
             } else {
                 for name in report.applied {
-                    println!("applied {name}");
+                    line(out, &format!("applied {name}"));
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Command::Workflows { command } => {
-            let settings = load_settings(config, &Overrides::default())?;
+            let settings = load_settings(config, env, &Overrides::default())?;
             match command {
-                WorkflowsCommand::Check { dir } => check_workflows(&settings, dir.as_deref()),
-                WorkflowsCommand::Apply { dir } => apply_workflows(&settings, dir.as_deref()).await,
+                WorkflowsCommand::Check { dir } => check_workflows(&settings, dir.as_deref(), out),
+                WorkflowsCommand::Apply { dir } => {
+                    apply_workflows(&settings, dir.as_deref(), out).await
+                }
             }
         }
         Command::Token { email, ttl } => {
-            let settings = load_settings(config, &Overrides::default())?;
+            let settings = load_settings(config, env, &Overrides::default())?;
             let ttl = parse_ttl(&ttl)?;
             let auth = Authenticator::from_settings(&settings)?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
@@ -207,37 +266,40 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .await?
                 .ok_or_else(|| Failure::Other(format!("no user with e-mail {email}")))?;
             let token = auth.mint(user.id, ttl).map_err(Failure::Other)?;
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
+            line(out, &token);
+            Ok(0)
         }
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => {
-            let settings = load_settings(config, &Overrides::default())?;
+            let settings = load_settings(config, env, &Overrides::default())?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
             let user = users::bootstrap_admin(&engine, &email, &name).await?;
-            println!("administrator {} <{}> ({})", user.name, user.email, user.id);
-            Ok(ExitCode::SUCCESS)
+            line(
+                out,
+                &format!("administrator {} <{}> ({})", user.name, user.email, user.id),
+            );
+            Ok(0)
         }
         Command::Demo => {
-            let settings = load_settings(config, &Overrides::default())?;
+            let settings = load_settings(config, env, &Overrides::default())?;
             let auth = Authenticator::from_settings(&settings)?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
-            print_demo(&engine, &auth).await?;
-            Ok(ExitCode::SUCCESS)
+            out.push_str(&demo_text(&engine, &auth).await?);
+            Ok(0)
         }
         Command::Schema => {
-            print!("{}", crate::graphql::sdl());
-            Ok(ExitCode::SUCCESS)
+            out.push_str(&crate::graphql::sdl());
+            Ok(0)
         }
     }
 }
 
-async fn serve(settings: &Settings, with_demo: bool) -> Result<ExitCode, Failure> {
+async fn serve(settings: &Settings, with_demo: bool) -> Result<u8, Failure> {
     let server = Server::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
         let auth = server.authenticator();
-        print_demo(server.engine(), &auth).await?;
+        print!("{}", demo_text(server.engine(), &auth).await?);
     }
     println!(
         "govflow is serving GraphQL on http://{}/graphql (health: /health)",
@@ -249,21 +311,29 @@ async fn serve(settings: &Settings, with_demo: bool) -> Result<ExitCode, Failure
         })
         .await
         .map_err(|err| Failure::Other(format!("the server stopped: {err}")))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-async fn print_demo(engine: &Engine, auth: &Authenticator) -> Result<(), Failure> {
+async fn demo_text(engine: &Engine, auth: &Authenticator) -> Result<String, Failure> {
     let people = demo::load(engine).await?;
-    println!("demo forum \"{}\" is loaded; tokens (valid 8 hours):", demo::DEMO_FORUM);
+    let mut text = format!(
+        "demo forum \"{}\" is loaded; tokens (valid 8 hours):\n",
+        demo::DEMO_FORUM
+    );
     for (email, _, role) in demo::DEMO_USERS {
         if let Some(user) = people.iter().find(|user| user.email == email) {
             let token = auth
                 .mint(user.id, Duration::from_secs(8 * 3600))
                 .map_err(Failure::Other)?;
-            println!("  {role:<12} {email}\n    {token}");
+            text.push_str(&format!("  {role:<12} {email}\n    {token}\n"));
         }
     }
-    Ok(())
+    Ok(text)
+}
+
+fn line(out: &mut String, text: &str) {
+    out.push_str(text);
+    out.push('\n');
 }
 
 fn parse_ttl(raw: &str) -> Result<Duration, Failure> {
@@ -303,7 +373,10 @@ fn source_for(settings: &Settings, dir: Option<&Path>) -> (ConfigSource, Option<
     }
 }
 
-fn checked_set(settings: &Settings, dir: Option<&Path>) -> Result<workflow::Definitions, Vec<String>> {
+fn checked_set(
+    settings: &Settings,
+    dir: Option<&Path>,
+) -> Result<workflow::Definitions, Vec<String>> {
     let (source, workflows_dir) = source_for(settings, dir);
     let templates = load_templates(&source).map_err(|err| vec![err.to_string()])?;
     let vocabulary = workflow::vocabulary(&templates);
@@ -314,54 +387,71 @@ fn checked_set(settings: &Settings, dir: Option<&Path>) -> Result<workflow::Defi
     }
 }
 
-fn check_workflows(settings: &Settings, dir: Option<&Path>) -> Result<ExitCode, Failure> {
+fn check_workflows(
+    settings: &Settings,
+    dir: Option<&Path>,
+    out: &mut String,
+) -> Result<u8, Failure> {
     match checked_set(settings, dir) {
         Ok(set) => {
             let count = set.iter().count();
-            println!("{count} workflow definition(s) are valid:");
+            line(out, &format!("{count} workflow definition(s) are valid:"));
             for def in set.iter() {
-                println!(
-                    "  {} (subject `{}`): {} states, {} transitions, version {}",
-                    def.name,
-                    def.subject,
-                    def.states.len(),
-                    def.transitions.len(),
-                    def.hash.get(..12).unwrap_or(&def.hash)
+                line(
+                    out,
+                    &format!(
+                        "  {} (subject `{}`): {} states, {} transitions, version {}",
+                        def.name,
+                        def.subject,
+                        def.states.len(),
+                        def.transitions.len(),
+                        def.hash.get(..12).unwrap_or(&def.hash)
+                    ),
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         Err(errors) => {
             for error in errors {
-                println!("{error}");
+                line(out, &error);
             }
-            Ok(ExitCode::from(1))
+            Ok(1)
         }
     }
 }
 
-async fn apply_workflows(settings: &Settings, dir: Option<&Path>) -> Result<ExitCode, Failure> {
+async fn apply_workflows(
+    settings: &Settings,
+    dir: Option<&Path>,
+    out: &mut String,
+) -> Result<u8, Failure> {
     let set = match checked_set(settings, dir) {
         Ok(set) => set,
         Err(errors) => {
             for error in errors {
-                println!("{error}");
+                line(out, &error);
             }
-            return Ok(ExitCode::from(1));
+            return Ok(1);
         }
     };
     let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
     govflow_engine::db::migrate(&connection).await?;
     let report = store::apply(&connection, &set).await?;
     for name in &report.added {
-        println!("activated {name}");
+        line(out, &format!("activated {name}"));
     }
     for name in &report.retired {
-        println!("retired {name} (its running subjects keep it)");
+        line(
+            out,
+            &format!("retired {name} (its running subjects keep it)"),
+        );
     }
-    println!(
-        "{} unchanged; restart the servers to run the new set",
-        report.unchanged.len()
+    line(
+        out,
+        &format!(
+            "{} unchanged; restart the servers to run the new set",
+            report.unchanged.len()
+        ),
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -62,7 +62,10 @@ pub struct Server {
 
 /// Connects, migrates and starts the engine: what `serve` and every command that touches the
 /// database share.
-pub async fn open_engine(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Engine, StartupError> {
+pub async fn open_engine(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<Engine, StartupError> {
     let connection = db::connect(settings.raw.database_url.trim()).await?;
     let report = db::migrate(&connection).await?;
     for name in &report.applied {
@@ -75,15 +78,20 @@ impl Server {
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Server, StartupError> {
         let auth = Arc::new(Authenticator::from_settings(settings)?);
         let engine = open_engine(settings, clock).await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|err| StartupError::Listen {
-                addr: settings.listen.to_string(),
-                err,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|err| StartupError::Listen {
+                    addr: settings.listen.to_string(),
+                    err,
+                })?;
         let state = AppState {
             engine: engine.clone(),
-            schema: graphql::build_schema(engine.clone(), &settings.raw.limits, settings.raw.introspection),
+            schema: graphql::build_schema(
+                engine.clone(),
+                &settings.raw.limits,
+                settings.raw.introspection,
+            ),
             auth: auth.clone(),
             max_body_bytes: settings.raw.limits.max_body_bytes,
             timeout: Duration::from_secs(settings.raw.limits.request_timeout_seconds),
@@ -101,7 +109,10 @@ impl Server {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|addr| addr.port()).unwrap_or(0)
+        self.listener
+            .local_addr()
+            .map(|addr| addr.port())
+            .unwrap_or(0)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -113,7 +124,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -126,7 +140,10 @@ async fn graphiql() -> impl IntoResponse {
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     match db::ping(state.engine.db()).await {
-        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        Ok(_) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        ),
         Err(err) => {
             tracing::error!("health check failed: {err}");
             (
@@ -145,7 +162,10 @@ fn error_body(status: StatusCode, code: &str, message: &str) -> axum::response::
     (status, axum::Json(body)).into_response()
 }
 
-async fn graphql_handler(State(state): State<AppState>, request: Request<Body>) -> axum::response::Response {
+async fn graphql_handler(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> axum::response::Response {
     let request_id = uuid::Uuid::now_v7();
     let span = tracing::info_span!("graphql", %request_id);
     handle(state, request).instrument(span).await
@@ -159,14 +179,21 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
             return error_body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "BAD_REQUEST",
-                &format!("the request body is over the limit of {} bytes", state.max_body_bytes),
+                &format!(
+                    "the request body is over the limit of {} bytes",
+                    state.max_body_bytes
+                ),
             );
         }
     };
     let json: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(json) => json,
         Err(err) => {
-            return error_body(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not JSON: {err}"));
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not JSON: {err}"),
+            );
         }
     };
     if json.is_array() {
@@ -189,16 +216,20 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
     let caller = authenticate(&state, &parts.headers).await;
     let (caller, loader) = graphql::request_data(&state.engine, caller);
     let gql_request = gql_request.data(caller).data(loader);
-    let response = match tokio::time::timeout(state.timeout, state.schema.execute(gql_request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            return error_body(
-                StatusCode::OK,
-                "TIMEOUT",
-                &format!("the request ran past its time limit of {} s", state.timeout.as_secs()),
-            );
-        }
-    };
+    let response =
+        match tokio::time::timeout(state.timeout, state.schema.execute(gql_request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                return error_body(
+                    StatusCode::OK,
+                    "TIMEOUT",
+                    &format!(
+                        "the request ran past its time limit of {} s",
+                        state.timeout.as_secs()
+                    ),
+                );
+            }
+        };
     finish(response)
 }
 
@@ -239,7 +270,9 @@ fn finish(mut response: Response) -> axum::response::Response {
         } else if error.path.is_empty() {
             request_error = true;
             "BAD_REQUEST"
-        } else if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
+        } else if error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value")
+        {
             "INVALID_INPUT"
         } else {
             "INTERNAL"
@@ -266,6 +299,8 @@ fn is_code(error: &ServerError, code: &str) -> bool {
 }
 
 fn set_code(error: &mut ServerError, code: &str) {
-    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    let extensions = error
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
     extensions.set("code", code);
 }

@@ -125,8 +125,12 @@ fn check_shape(
             });
         };
         match (expected, value) {
-            (Value::Table(schema), Value::Table(given)) => check_shape(given, schema, &path, origin)?,
-            (expected, given) if std::mem::discriminant(expected) != std::mem::discriminant(given) => {
+            (Value::Table(schema), Value::Table(given)) => {
+                check_shape(given, schema, &path, origin)?
+            }
+            (expected, given)
+                if std::mem::discriminant(expected) != std::mem::discriminant(given) =>
+            {
                 return Err(SettingsError {
                     key: path,
                     origin: origin.to_owned(),
@@ -186,16 +190,21 @@ fn env_value(expected: &Value, raw: &str) -> Result<Value, String> {
             .parse::<f64>()
             .map(Value::Float)
             .map_err(|_| format!("`{raw}` is not a number")),
-        other => Err(format!("cannot be set from the environment ({})", type_name(other))),
+        other => Err(format!(
+            "cannot be set from the environment ({})",
+            type_name(other)
+        )),
     }
 }
 
 fn builtin_table() -> Result<Table, SettingsError> {
-    BUILTIN_SETTINGS.parse::<Table>().map_err(|err| SettingsError {
-        key: "<built-in>".into(),
-        origin: "built-in settings".into(),
-        problem: err.to_string(),
-    })
+    BUILTIN_SETTINGS
+        .parse::<Table>()
+        .map_err(|err| SettingsError {
+            key: "<built-in>".into(),
+            origin: "built-in settings".into(),
+            problem: err.to_string(),
+        })
 }
 
 impl Settings {
@@ -264,29 +273,33 @@ impl Settings {
             table.insert("database_url".into(), Value::String(url.clone()));
             origins.insert("database_url".into(), "--database".into());
         }
-        let raw: RawSettings = Value::Table(table).try_into().map_err(|err: toml::de::Error| {
-            SettingsError {
+        let raw: RawSettings = Value::Table(table)
+            .try_into()
+            .map_err(|err: toml::de::Error| SettingsError {
                 key: "<settings>".into(),
                 origin: chosen
                     .as_ref()
                     .map(|path| path.display().to_string())
                     .unwrap_or_else(|| "built-in settings".into()),
                 problem: err.message().to_owned(),
-            }
-        })?;
-        let config_home = chosen.as_deref().and_then(Path::parent).map(Path::to_path_buf);
+            })?;
+        let config_home = chosen
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
         Settings::check(raw, origins, unknown_env, config_home)
     }
 
     /// The built-in defaults, for tests and tools that build settings in code.
     pub fn builtin() -> Result<Settings, SettingsError> {
-        let raw: RawSettings = Value::Table(builtin_table()?).try_into().map_err(
-            |err: toml::de::Error| SettingsError {
-                key: "<built-in>".into(),
-                origin: "built-in settings".into(),
-                problem: err.message().to_owned(),
-            },
-        )?;
+        let raw: RawSettings =
+            Value::Table(builtin_table()?)
+                .try_into()
+                .map_err(|err: toml::de::Error| SettingsError {
+                    key: "<built-in>".into(),
+                    origin: "built-in settings".into(),
+                    problem: err.message().to_owned(),
+                })?;
         Settings::check(raw, BTreeMap::new(), Vec::new(), None)
     }
 
@@ -337,7 +350,10 @@ impl Settings {
         if raw.jwt_algorithm != "HS256" && raw.jwt_public_key_file.trim().is_empty() {
             return Err(err(
                 "jwt_public_key_file",
-                format!("must name a PEM public key when jwt_algorithm is {}", raw.jwt_algorithm),
+                format!(
+                    "must name a PEM public key when jwt_algorithm is {}",
+                    raw.jwt_algorithm
+                ),
             ));
         }
         if !matches!(raw.mail.transport.as_str(), "file" | "smtp" | "log") {
@@ -357,7 +373,10 @@ impl Settings {
             ("limits.max_complexity", raw.limits.max_complexity as u64),
             ("limits.max_aliases", raw.limits.max_aliases as u64),
             ("limits.max_body_bytes", raw.limits.max_body_bytes as u64),
-            ("limits.request_timeout_seconds", raw.limits.request_timeout_seconds),
+            (
+                "limits.request_timeout_seconds",
+                raw.limits.request_timeout_seconds,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {

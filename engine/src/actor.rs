@@ -115,7 +115,9 @@ impl Actor {
             },
             "expert" => admin || self.has("expert", scope.group_id),
             "observer" => {
-                admin || self.has("observer", scope.group_id) || self.has("observer", scope.forum_id)
+                admin
+                    || self.has("observer", scope.group_id)
+                    || self.has("observer", scope.forum_id)
             }
             "representative" => match scope.member_state_id {
                 Some(_) => self.has("representative", scope.member_state_id),
@@ -169,7 +171,9 @@ async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<O
 pub enum Acting<'a> {
     User(&'a Actor),
     /// The engine itself, with the user whose action caused it, if any.
-    System { on_behalf_of: Option<Uuid> },
+    System {
+        on_behalf_of: Option<Uuid>,
+    },
 }
 
 impl Acting<'_> {

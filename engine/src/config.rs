@@ -24,7 +24,11 @@ const BUILTIN_WORKFLOWS: &[(&str, &str)] = builtin!("workflows", ["working_group
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "templates",
-    ["group_established.txt", "group_concluded.txt", "proposal_submitted.txt"]
+    [
+        "group_established.txt",
+        "group_concluded.txt",
+        "proposal_submitted.txt"
+    ]
 );
 
 impl ConfigSource {
@@ -72,7 +76,10 @@ fn builtin_files(files: &[(&str, &str)], dir: &str) -> Vec<SourceFile> {
 /// Reads every `*.{extension}` file of a folder, sorted by file name.
 pub fn read_dir_files(dir: &Path, extension: &str) -> EngineResult<Vec<SourceFile>> {
     let unreadable = |err: std::io::Error| {
-        EngineError::invalid("config_dir", format!("cannot read {}: {err}", dir.display()))
+        EngineError::invalid(
+            "config_dir",
+            format!("cannot read {}: {err}", dir.display()),
+        )
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(unreadable)?
@@ -84,7 +91,10 @@ pub fn read_dir_files(dir: &Path, extension: &str) -> EngineResult<Vec<SourceFil
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).map_err(|err| {
-                EngineError::invalid("config_dir", format!("cannot read {}: {err}", path.display()))
+                EngineError::invalid(
+                    "config_dir",
+                    format!("cannot read {}: {err}", path.display()),
+                )
             })?;
             Ok((path.display().to_string(), text))
         })

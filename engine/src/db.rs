@@ -41,7 +41,8 @@ impl DatabaseKind {
 }
 
 pub async fn connect(url: &str) -> EngineResult<DatabaseConnection> {
-    let kind = DatabaseKind::of_url(url).map_err(|problem| EngineError::invalid("database_url", problem))?;
+    let kind = DatabaseKind::of_url(url)
+        .map_err(|problem| EngineError::invalid("database_url", problem))?;
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     match kind {

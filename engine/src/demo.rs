@@ -19,10 +19,26 @@ pub const DEMO_FORUM: &str = "Digital Nations";
 /// The people of the demo, by e-mail, for printing their tokens.
 pub const DEMO_USERS: [(&str, &str, &str); 5] = [
     ("admin@govflow.example", "Demo Administrator", "admin"),
-    ("coordinator@digitalnations.example", "Secretariat Coordinator", "coordinator"),
-    ("chair@digitalnations.example", "Group Chair (Korea)", "chair"),
-    ("expert.ee@digitalnations.example", "Expert (Estonia)", "expert"),
-    ("expert.uy@digitalnations.example", "Expert (Uruguay)", "expert"),
+    (
+        "coordinator@digitalnations.example",
+        "Secretariat Coordinator",
+        "coordinator",
+    ),
+    (
+        "chair@digitalnations.example",
+        "Group Chair (Korea)",
+        "chair",
+    ),
+    (
+        "expert.ee@digitalnations.example",
+        "Expert (Estonia)",
+        "expert",
+    ),
+    (
+        "expert.uy@digitalnations.example",
+        "Expert (Uruguay)",
+        "expert",
+    ),
 ];
 
 /// Loads the demo; returns the demo users (existing ones included).
@@ -34,7 +50,10 @@ pub async fn load(engine: &Engine) -> EngineResult<Vec<app_user::Model>> {
     if existing.is_none() {
         create(engine).await?;
     }
-    let emails: Vec<String> = DEMO_USERS.iter().map(|(email, _, _)| email.to_string()).collect();
+    let emails: Vec<String> = DEMO_USERS
+        .iter()
+        .map(|(email, _, _)| email.to_string())
+        .collect();
     Ok(app_user::Entity::find()
         .filter(app_user::Column::EmailNormalized.is_in(emails))
         .all(engine.db())
@@ -100,7 +119,10 @@ async fn create(engine: &Engine) -> EngineResult<()> {
             lead_member_state_id: korea,
             time_zone: Some("Asia/Seoul".into()),
             effective_at: Some(approved_at),
-            reason: Some("Approved by the ministers at the 9th Ministerial Summit (Seoul, November 2022)".into()),
+            reason: Some(
+                "Approved by the ministers at the 9th Ministerial Summit (Seoul, November 2022)"
+                    .into(),
+            ),
         },
     )
     .await?;

@@ -1,18 +1,19 @@
 //! Forums and their settings. A forum is the organisation (Digital Nations, a UN committee): it
 //! owns member states, groups and the rules they run under.
 
+use crate::actor::Acting;
 use crate::actor::{Actor, SubjectScope};
 use crate::db::begin_write;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::history::{self, NewEntry};
-use crate::actor::Acting;
 use crate::pagination::{Page, PageRequest};
 use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
 use govflow_entities::forum;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -87,7 +88,9 @@ impl ForumSettings {
     pub fn patched(&self, patch: &SettingsPatch) -> EngineResult<ForumSettings> {
         let mut next = self.clone();
         if let Some(zone) = &patch.time_zone {
-            next.time_zone = TimeZone::parse("settings.timeZone", zone)?.name().to_owned();
+            next.time_zone = TimeZone::parse("settings.timeZone", zone)?
+                .name()
+                .to_owned();
         }
         if let Some(languages) = &patch.official_languages {
             if languages.is_empty() {
@@ -167,7 +170,11 @@ pub fn forum_scope(forum_id: Uuid) -> SubjectScope {
     }
 }
 
-async fn name_taken<C: ConnectionTrait>(db: &C, name: &str, except: Option<Uuid>) -> EngineResult<bool> {
+async fn name_taken<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    except: Option<Uuid>,
+) -> EngineResult<bool> {
     let mut query = forum::Entity::find().filter(forum::Column::Name.eq(name));
     if let Some(id) = except {
         query = query.filter(forum::Column::Id.ne(id));
@@ -175,7 +182,11 @@ async fn name_taken<C: ConnectionTrait>(db: &C, name: &str, except: Option<Uuid>
     Ok(query.count(db).await? > 0)
 }
 
-pub async fn create_forum(engine: &Engine, actor: &Actor, input: NewForum) -> EngineResult<forum::Model> {
+pub async fn create_forum(
+    engine: &Engine,
+    actor: &Actor,
+    input: NewForum,
+) -> EngineResult<forum::Model> {
     let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let settings = ForumSettings::default().patched(&input.settings)?;
     if !actor.is_admin {
@@ -185,7 +196,9 @@ pub async fn create_forum(engine: &Engine, actor: &Actor, input: NewForum) -> En
     }
     let txn = begin_write(engine.db()).await?;
     if name_taken(&txn, &name, None).await? {
-        return Err(EngineError::Conflict(format!("a forum named `{name}` already exists")));
+        return Err(EngineError::Conflict(format!(
+            "a forum named `{name}` already exists"
+        )));
     }
     let now = engine.now();
     let row = forum::Model {
@@ -230,7 +243,9 @@ pub async fn update_forum(
     let name = update
         .name
         .as_deref()
-        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .map(|name| {
+            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
+        })
         .transpose()?;
     let txn = begin_write(engine.db()).await?;
     let current = get_forum_in(&txn, forum_id).await?;
@@ -253,7 +268,9 @@ pub async fn update_forum(
     };
     let name = name.unwrap_or_else(|| current.name.clone());
     if name_taken(&txn, &name, Some(forum_id)).await? {
-        return Err(EngineError::Conflict(format!("a forum named `{name}` already exists")));
+        return Err(EngineError::Conflict(format!(
+            "a forum named `{name}` already exists"
+        )));
     }
     let now = engine.now();
     let settings_json =
@@ -261,7 +278,10 @@ pub async fn update_forum(
     let moved = forum::Entity::update_many()
         .col_expr(forum::Column::Name, Expr::value(name.clone()))
         .col_expr(forum::Column::Settings, Expr::value(settings_json.clone()))
-        .col_expr(forum::Column::Version, Expr::col(forum::Column::Version).add(1))
+        .col_expr(
+            forum::Column::Version,
+            Expr::col(forum::Column::Version).add(1),
+        )
         .col_expr(forum::Column::UpdatedAt, Expr::value(now))
         .filter(forum::Column::Id.eq(forum_id))
         .filter(forum::Column::Version.eq(current.version))

@@ -9,7 +9,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::forums::{ForumSettings, forum_scope};
 use crate::pagination::{Page, PageRequest};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
-use crate::workflow::executor::{authorize_creation, create_subject, record_edit};
+use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state, workflow_instance, working_group};
 use sea_orm::{
@@ -60,7 +60,11 @@ pub fn group_scope(row: &working_group::Model) -> SubjectScope {
     }
 }
 
-async fn check_lead<C: ConnectionTrait>(db: &C, forum_id: Uuid, lead: Option<Uuid>) -> EngineResult<()> {
+async fn check_lead<C: ConnectionTrait>(
+    db: &C,
+    forum_id: Uuid,
+    lead: Option<Uuid>,
+) -> EngineResult<()> {
     let Some(lead) = lead else { return Ok(()) };
     match member_state::Entity::find_by_id(lead).one(db).await? {
         Some(state) if state.forum_id == forum_id => Ok(()),
@@ -75,7 +79,12 @@ async fn check_lead<C: ConnectionTrait>(db: &C, forum_id: Uuid, lead: Option<Uui
     }
 }
 
-async fn name_taken<C: ConnectionTrait>(db: &C, forum_id: Uuid, name: &str, except: Option<Uuid>) -> EngineResult<bool> {
+async fn name_taken<C: ConnectionTrait>(
+    db: &C,
+    forum_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> EngineResult<bool> {
     let mut query = working_group::Entity::find()
         .filter(working_group::Column::ForumId.eq(forum_id))
         .filter(working_group::Column::Name.eq(name));
@@ -97,7 +106,10 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
     if let Some(effective) = input.effective_at
         && effective > now
     {
-        return Err(EngineError::invalid("effectiveAt", "must not be in the future"));
+        return Err(EngineError::invalid(
+            "effectiveAt",
+            "must not be in the future",
+        ));
     }
     let txn = begin_write(engine.db()).await?;
     let forum = forum::Entity::find_by_id(input.forum_id)
@@ -109,11 +121,13 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
         engine,
         &txn,
         acting,
-        "group",
-        "establish",
-        &forum_scope(forum.id),
-        input.reason.as_deref(),
-        &serde_json::Value::Null,
+        CreationRequest {
+            subject_kind: "group",
+            transition: "establish",
+            parent_scope: &forum_scope(forum.id),
+            reason: input.reason.as_deref(),
+            input: &serde_json::Value::Null,
+        },
     )
     .await?;
     check_lead(&txn, forum.id, input.lead_member_state_id).await?;
@@ -152,12 +166,16 @@ pub async fn update_group(
     let name = update
         .name
         .as_deref()
-        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .map(|name| {
+            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
+        })
         .transpose()?;
     let theme = update
         .theme
         .as_deref()
-        .map(|theme| RequiredText::parse("theme", theme, MAX_TEXT_CHARS).map(RequiredText::into_string))
+        .map(|theme| {
+            RequiredText::parse("theme", theme, MAX_TEXT_CHARS).map(RequiredText::into_string)
+        })
         .transpose()?;
     let zone = update
         .time_zone
@@ -220,7 +238,10 @@ async fn get_row<C: ConnectionTrait>(db: &C, group_id: Uuid) -> EngineResult<wor
         .ok_or_else(|| EngineError::not_found("working group", group_id))
 }
 
-async fn with_instances<C: ConnectionTrait>(db: &C, rows: Vec<working_group::Model>) -> EngineResult<Vec<Group>> {
+async fn with_instances<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<working_group::Model>,
+) -> EngineResult<Vec<Group>> {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut instances: HashMap<Uuid, workflow_instance::Model> = workflow_instance::Entity::find()
         .filter(workflow_instance::Column::SubjectId.is_in(ids))
@@ -278,7 +299,11 @@ fn filtered(filter: &GroupFilter) -> sea_orm::Select<working_group::Entity> {
         .order_by_asc(working_group::Column::Id)
 }
 
-pub async fn list_groups(engine: &Engine, filter: &GroupFilter, page: PageRequest) -> EngineResult<Page<Group>> {
+pub async fn list_groups(
+    engine: &Engine,
+    filter: &GroupFilter,
+    page: PageRequest,
+) -> EngineResult<Page<Group>> {
     let query = filtered(filter);
     let total = query.clone().count(engine.db()).await?;
     let rows = query

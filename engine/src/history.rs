@@ -59,11 +59,7 @@ pub async fn of_subject<C: ConnectionTrait>(
         .order_by_asc(history_entry::Column::At)
         .order_by_asc(history_entry::Column::Id);
     let total = query.clone().count(db).await?;
-    let items = query
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
+    let items = query.offset(page.offset).limit(page.limit).all(db).await?;
     Ok(Page::new(items, page, total))
 }
 

@@ -10,7 +10,8 @@ use crate::types::{MAX_NAME_CHARS, RequiredText};
 use govflow_entities::{forum, member_state};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, };
+    QueryFilter, QueryOrder,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -89,7 +90,11 @@ pub async fn create_member_state(
     let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let code = parse_code(&input.code)?;
     let txn = begin_write(engine.db()).await?;
-    if forum::Entity::find_by_id(input.forum_id).one(&txn).await?.is_none() {
+    if forum::Entity::find_by_id(input.forum_id)
+        .one(&txn)
+        .await?
+        .is_none()
+    {
         return Err(EngineError::not_found("forum", input.forum_id));
     }
     require_forum_coordinator(actor, input.forum_id)?;
@@ -121,7 +126,9 @@ pub async fn update_member_state(
     let name = update
         .name
         .as_deref()
-        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .map(|name| {
+            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
+        })
         .transpose()?;
     let code = update.code.as_deref().map(parse_code).transpose()?;
     let txn = begin_write(engine.db()).await?;
@@ -181,7 +188,10 @@ pub async fn get_member_state(engine: &Engine, id: Uuid) -> EngineResult<member_
 }
 
 /// The member states of many forums at once, by name.
-pub async fn of_forums(engine: &Engine, forum_ids: &[Uuid]) -> EngineResult<Vec<member_state::Model>> {
+pub async fn of_forums(
+    engine: &Engine,
+    forum_ids: &[Uuid],
+) -> EngineResult<Vec<member_state::Model>> {
     Ok(member_state::Entity::find()
         .filter(member_state::Column::ForumId.is_in(forum_ids.iter().copied()))
         .order_by_asc(member_state::Column::Name)

@@ -7,10 +7,12 @@ use crate::db::begin_write;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::history::{self, NewEntry};
+use crate::subjects;
 use govflow_entities::{app_user, forum, member_state, membership, working_group};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, };
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -113,11 +115,19 @@ async fn resolve_scope(txn: &DatabaseTransaction, input: &NewMembership) -> Engi
     })
 }
 
-pub async fn add_membership(engine: &Engine, actor: &Actor, input: NewMembership) -> EngineResult<membership::Model> {
+pub async fn add_membership(
+    engine: &Engine,
+    actor: &Actor,
+    input: NewMembership,
+) -> EngineResult<membership::Model> {
     let txn = begin_write(engine.db()).await?;
     let scope = resolve_scope(&txn, &input).await?;
     let role = parse_role(input.role.trim(), scope.kind)?;
-    if app_user::Entity::find_by_id(input.user_id).one(&txn).await?.is_none() {
+    if app_user::Entity::find_by_id(input.user_id)
+        .one(&txn)
+        .await?
+        .is_none()
+    {
         return Err(EngineError::not_found("user", input.user_id));
     }
     if !actor.holds(scope.granting_role, &scope.granting) {
@@ -157,7 +167,11 @@ pub async fn add_membership(engine: &Engine, actor: &Actor, input: NewMembership
     Ok(row)
 }
 
-pub async fn remove_membership(engine: &Engine, actor: &Actor, membership_id: Uuid) -> EngineResult<membership::Model> {
+pub async fn remove_membership(
+    engine: &Engine,
+    actor: &Actor,
+    membership_id: Uuid,
+) -> EngineResult<membership::Model> {
     let txn = begin_write(engine.db()).await?;
     let row = membership::Entity::find_by_id(membership_id)
         .one(&txn)
@@ -178,7 +192,9 @@ pub async fn remove_membership(engine: &Engine, actor: &Actor, membership_id: Uu
             scope.granting_role
         )));
     }
-    membership::Entity::delete_by_id(membership_id).exec(&txn).await?;
+    membership::Entity::delete_by_id(membership_id)
+        .exec(&txn)
+        .await?;
     record(&txn, actor, &row, "remove_membership", engine.now()).await?;
     txn.commit().await?;
     Ok(row)
@@ -191,15 +207,21 @@ async fn record<C: ConnectionTrait>(
     operation: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<()> {
-    // The entry is filed under the scope, so a group's history shows who joined and left it.
+    // The entry is filed under the scope, so a group's history shows who joined and left it; on
+    // a workflow subject a write that is not a transition keeps its state (from = to).
+    let state = if row.scope_kind == "group" {
+        subjects::state_of(db, row.scope_id).await?
+    } else {
+        String::new()
+    };
     history::append(
         db,
         NewEntry {
             subject_id: row.scope_id,
             subject_kind: &row.scope_kind,
             transition: operation,
-            from_state: "",
-            to_state: "",
+            from_state: &state,
+            to_state: &state,
             acting: Acting::User(actor),
             reason: None,
             definition_hash: None,
@@ -221,7 +243,10 @@ pub async fn of_users(engine: &Engine, user_ids: &[Uuid]) -> EngineResult<Vec<me
 }
 
 /// The memberships held in many scopes (groups, forums, member states) at once.
-pub async fn in_scopes(engine: &Engine, scope_ids: &[Uuid]) -> EngineResult<Vec<membership::Model>> {
+pub async fn in_scopes(
+    engine: &Engine,
+    scope_ids: &[Uuid],
+) -> EngineResult<Vec<membership::Model>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::ScopeId.is_in(scope_ids.iter().copied()))
         .order_by_asc(membership::Column::CreatedAt)

@@ -48,7 +48,9 @@ impl<T> Page<T> {
     where
         T: Clone,
     {
-        let start = usize::try_from(request.offset).unwrap_or(usize::MAX).min(all.len());
+        let start = usize::try_from(request.offset)
+            .unwrap_or(usize::MAX)
+            .min(all.len());
         let len = usize::try_from(request.limit).unwrap_or(usize::MAX);
         let end = start.saturating_add(len).min(all.len());
         Page {

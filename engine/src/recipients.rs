@@ -4,7 +4,7 @@
 
 use crate::actor::SubjectScope;
 use crate::error::EngineResult;
-use govflow_entities::{app_user, membership, member_state};
+use govflow_entities::{app_user, member_state, membership};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::BTreeMap;
 use uuid::Uuid;

@@ -28,12 +28,17 @@ impl Templates {
         let mut errors = Vec::new();
         for (name, text) in sources {
             if !text.starts_with("Subject:") {
-                errors.push(format!("template `{name}`:1: must start with a `Subject:` line"));
+                errors.push(format!(
+                    "template `{name}`:1: must start with a `Subject:` line"
+                ));
                 continue;
             }
             if let Err(err) = env.add_template_owned(name.clone(), text) {
                 let line = err.line().unwrap_or(1);
-                errors.push(format!("template `{name}`:{line}: {}", err.detail().unwrap_or("syntax error")));
+                errors.push(format!(
+                    "template `{name}`:{line}: {}",
+                    err.detail().unwrap_or("syntax error")
+                ));
                 continue;
             }
             names.insert(name);
@@ -54,9 +59,9 @@ impl Templates {
             .env
             .get_template(name)
             .map_err(|err| EngineError::Internal(format!("template `{name}`: {err}")))?;
-        let text = template
-            .render(context)
-            .map_err(|err| EngineError::Internal(format!("template `{name}` failed to render: {err}")))?;
+        let text = template.render(context).map_err(|err| {
+            EngineError::Internal(format!("template `{name}` failed to render: {err}"))
+        })?;
         let (first, rest) = text.split_once('\n').unwrap_or((text.as_str(), ""));
         let subject = first.trim_start_matches("Subject:").trim().to_owned();
         Ok(RenderedMail {

@@ -56,12 +56,15 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(field: &str, raw: &str) -> Result<TimeZone, EngineError> {
-        raw.trim().parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
-            EngineError::invalid(
-                field,
-                format!("`{raw}` is not an IANA time zone name (e.g. `Asia/Seoul`)"),
-            )
-        })
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(TimeZone)
+            .map_err(|_| {
+                EngineError::invalid(
+                    field,
+                    format!("`{raw}` is not an IANA time zone name (e.g. `Asia/Seoul`)"),
+                )
+            })
     }
 
     pub fn utc() -> TimeZone {
@@ -98,7 +101,10 @@ impl LanguageTag {
             return Err(invalid());
         }
         for subtag in parts {
-            if subtag.is_empty() || subtag.len() > 8 || !subtag.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if subtag.is_empty()
+                || subtag.len() > 8
+                || !subtag.chars().all(|c| c.is_ascii_alphanumeric())
+            {
                 return Err(invalid());
             }
         }

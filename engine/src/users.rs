@@ -11,7 +11,8 @@ use crate::types::{EmailAddress, MAX_NAME_CHARS, RequiredText};
 use govflow_entities::{app_user, user_identity};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, };
+    QueryFilter, QueryOrder, QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -67,11 +68,17 @@ async fn insert_user<C: ConnectionTrait>(
     Ok(row)
 }
 
-pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> EngineResult<app_user::Model> {
+pub async fn create_user(
+    engine: &Engine,
+    actor: &Actor,
+    input: NewUser,
+) -> EngineResult<app_user::Model> {
     let email = EmailAddress::parse("email", &input.email)?;
     let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     if !actor.is_admin {
-        return Err(EngineError::Forbidden("creating users needs the role admin".into()));
+        return Err(EngineError::Forbidden(
+            "creating users needs the role admin".into(),
+        ));
     }
     let txn = begin_write(engine.db()).await?;
     let now = engine.now();
@@ -83,7 +90,11 @@ pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> Engi
 
 /// Creates an administrator, or makes an existing user one; for the command line, which acts as
 /// the engine itself.
-pub async fn bootstrap_admin(engine: &Engine, email: &str, name: &str) -> EngineResult<app_user::Model> {
+pub async fn bootstrap_admin(
+    engine: &Engine,
+    email: &str,
+    name: &str,
+) -> EngineResult<app_user::Model> {
     let email = EmailAddress::parse("email", email)?;
     let name = RequiredText::parse("name", name, MAX_NAME_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
@@ -101,7 +112,14 @@ pub async fn bootstrap_admin(engine: &Engine, email: &str, name: &str) -> Engine
         }
         None => insert_user(&txn, email, name, true, now).await?,
     };
-    record(&txn, Acting::System { on_behalf_of: None }, &row, "bootstrap_admin", now).await?;
+    record(
+        &txn,
+        Acting::System { on_behalf_of: None },
+        &row,
+        "bootstrap_admin",
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -120,7 +138,9 @@ pub async fn update_user(
     let name = update
         .name
         .as_deref()
-        .map(|name| RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string))
+        .map(|name| {
+            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
+        })
         .transpose()?;
     let txn = begin_write(engine.db()).await?;
     let current = app_user::Entity::find_by_id(user_id)
@@ -128,7 +148,7 @@ pub async fn update_user(
         .await?
         .ok_or_else(|| EngineError::not_found("user", user_id))?;
     let editing_self = actor.user_id == user_id;
-    if !actor.is_admin && !(editing_self && update.is_admin.is_none()) {
+    if !(actor.is_admin || editing_self && update.is_admin.is_none()) {
         return Err(EngineError::Forbidden(
             "editing another user, or anyone's admin flag, needs the role admin".into(),
         ));
@@ -207,18 +227,32 @@ pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<app_user:
         .await?)
 }
 
-pub async fn list_users(engine: &Engine, actor: &Actor, page: PageRequest) -> EngineResult<Page<app_user::Model>> {
+pub async fn list_users(
+    engine: &Engine,
+    actor: &Actor,
+    page: PageRequest,
+) -> EngineResult<Page<app_user::Model>> {
     if !actor.is_admin {
-        return Err(EngineError::Forbidden("listing users needs the role admin".into()));
+        return Err(EngineError::Forbidden(
+            "listing users needs the role admin".into(),
+        ));
     }
     let query = app_user::Entity::find().order_by_asc(app_user::Column::EmailNormalized);
     let total = query.clone().count(engine.db()).await?;
-    let items = query.offset(page.offset).limit(page.limit).all(engine.db()).await?;
+    let items = query
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(engine.db())
+        .await?;
     Ok(Page::new(items, page, total))
 }
 
 /// The user linked to an outside identity (issuer, subject), if any.
-pub async fn by_identity(engine: &Engine, issuer: &str, subject: &str) -> EngineResult<Option<app_user::Model>> {
+pub async fn by_identity(
+    engine: &Engine,
+    issuer: &str,
+    subject: &str,
+) -> EngineResult<Option<app_user::Model>> {
     let Some(link) = user_identity::Entity::find()
         .filter(user_identity::Column::Issuer.eq(issuer))
         .filter(user_identity::Column::Subject.eq(subject))
@@ -227,12 +261,19 @@ pub async fn by_identity(engine: &Engine, issuer: &str, subject: &str) -> Engine
     else {
         return Ok(None);
     };
-    Ok(app_user::Entity::find_by_id(link.user_id).one(engine.db()).await?)
+    Ok(app_user::Entity::find_by_id(link.user_id)
+        .one(engine.db())
+        .await?)
 }
 
 /// Links an outside identity to a user found by verified e-mail; the link, once stored, is what
 /// later tokens are matched by, so a later change of e-mail never re-links.
-pub async fn link_identity(engine: &Engine, user_id: Uuid, issuer: &str, subject: &str) -> EngineResult<()> {
+pub async fn link_identity(
+    engine: &Engine,
+    user_id: Uuid,
+    issuer: &str,
+    subject: &str,
+) -> EngineResult<()> {
     let txn = begin_write(engine.db()).await?;
     let row = user_identity::Model {
         id: Uuid::now_v7(),
@@ -243,9 +284,9 @@ pub async fn link_identity(engine: &Engine, user_id: Uuid, issuer: &str, subject
     };
     user_identity::Entity::insert(row.into_active_model())
         .on_conflict_do_nothing_on([
-                user_identity::Column::Issuer,
-                user_identity::Column::Subject,
-            ])
+            user_identity::Column::Issuer,
+            user_identity::Column::Subject,
+        ])
         .exec_without_returning(&txn)
         .await?;
     txn.commit().await?;

@@ -269,7 +269,9 @@ async fn create_index(
     unique: bool,
 ) -> Result<(), DbErr> {
     let mut index = Index::create();
-    index.name(format!("ix_{}_{}", table, columns.join("_"))).table(table);
+    index
+        .name(format!("ix_{}_{}", table, columns.join("_")))
+        .table(table);
     for column in columns {
         index.col(*column);
     }

@@ -1,1 +1,314 @@
+//! The end-to-end test harness: [`TestApp::spawn`] starts the real govflow server in-process on a
+//! random port, with a fresh database (a temporary SQLite file, or a new PostgreSQL database when
+//! `GOVFLOW_TEST_DATABASE_URL` names a server), a manual clock, and an administrator; it offers a
+//! small GraphQL client and helpers that create users with roles.
 
+use chrono::{DateTime, TimeZone, Utc};
+use govflow_api::auth::Authenticator;
+use govflow_api::server::Server;
+use govflow_api::settings::{RawSettings, Settings};
+use govflow_engine::{Engine, ManualClock, users};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
+pub const DATABASE_ENV: &str = "GOVFLOW_TEST_DATABASE_URL";
+
+/// Where the harness starts its clocks: a Monday morning in Seoul.
+pub fn start_instant() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+/// A database of its own for one test, removed when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        match std::env::var(DATABASE_ENV) {
+            Ok(base) if !base.trim().is_empty() => {
+                let base = base.trim().to_owned();
+                let name = format!("govflow_test_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(base.as_str())
+                    .await
+                    .expect("the PostgreSQL server of GOVFLOW_TEST_DATABASE_URL answers");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("a test database can be created");
+                admin.close().await.ok();
+                let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
+                TestDatabase {
+                    url: format!("{prefix}/{name}"),
+                    postgres: Some((base, name)),
+                    _dir: None,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("a temporary folder");
+                let url = format!("sqlite://{}", dir.path().join("govflow.db").display());
+                TestDatabase {
+                    url,
+                    postgres: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime: a thread of its own runs the async clean-up.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Runtime::new() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(base.as_str()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A user of a test, with a token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub engine: Engine,
+    pub clock: ManualClock,
+    pub admin: TestUser,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    auth: Arc<Authenticator>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub database: TestDatabase,
+}
+
+/// The settings every test starts from: built-in defaults, a random port, a fixed secret.
+pub fn base_settings(database_url: &str) -> RawSettings {
+    let mut raw = Settings::builtin().expect("the built-in settings load").raw;
+    raw.listen = "127.0.0.1:0".into();
+    raw.database_url = database_url.to_owned();
+    raw.jwt_secret = TEST_SECRET.into();
+    raw.mail.transport = "log".into();
+    raw
+}
+
+pub fn checked(raw: RawSettings) -> Settings {
+    Settings::check(raw, BTreeMap::new(), Vec::new(), None).expect("test settings are valid")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut RawSettings)) -> TestApp {
+        let database = TestDatabase::create().await;
+        let mut raw = base_settings(&database.url);
+        configure(&mut raw);
+        let settings = checked(raw);
+        TestApp::spawn_on(database, settings).await
+    }
+
+    pub async fn spawn_on(database: TestDatabase, settings: Settings) -> TestApp {
+        let clock = ManualClock::new(start_instant());
+        let server = Server::build(&settings, Arc::new(clock.clone()))
+            .await
+            .expect("the server starts");
+        let address = format!("http://127.0.0.1:{}", server.port());
+        let engine = server.engine().clone();
+        let auth = server.authenticator();
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = receiver.await;
+        }));
+        let admin_row = users::bootstrap_admin(&engine, "admin@govflow.test", "Test Administrator")
+            .await
+            .expect("the administrator is created");
+        let admin = TestUser {
+            id: admin_row.id,
+            email: admin_row.email,
+            // Servers configured for RS256 or EdDSA cannot mint: their tests sign their own.
+            token: auth
+                .mint(admin_row.id, Duration::from_secs(3600))
+                .unwrap_or_default(),
+        };
+        TestApp {
+            address,
+            engine,
+            clock,
+            admin,
+            client: reqwest::Client::new(),
+            settings,
+            auth,
+            shutdown: Some(sender),
+            database,
+        }
+    }
+
+    pub fn token_for(&self, user_id: Uuid) -> String {
+        self.auth
+            .mint(user_id, Duration::from_secs(3600))
+            .expect("a token can be minted")
+    }
+
+    /// Posts a raw body to `/graphql`.
+    pub async fn post(&self, body: String, token: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    /// Runs a GraphQL operation as `user` (anonymous when `None`) and returns the whole response.
+    pub async fn gql(&self, query: &str, variables: Value, user: Option<&TestUser>) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = self.post(body, user.map(|user| user.token.as_str())).await;
+        response.json().await.expect("the response is JSON")
+    }
+
+    /// Runs an operation that must succeed; returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value, user: &TestUser) -> Value {
+        let response = self.gql(query, variables, Some(user)).await;
+        assert!(
+            response.get("errors").is_none(),
+            "expected success, got {response}"
+        );
+        response["data"].clone()
+    }
+
+    /// Creates a user through GraphQL as the administrator.
+    pub async fn create_user(&self, email: &str, name: &str) -> TestUser {
+        let data = self
+            .ok(
+                "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+                json!({ "input": { "email": email, "name": name } }),
+                &self.admin,
+            )
+            .await;
+        let id =
+            Uuid::parse_str(data["createUser"]["id"].as_str().expect("an id")).expect("a UUID");
+        TestUser {
+            id,
+            email: email.to_owned(),
+            token: self.token_for(id),
+        }
+    }
+
+    /// Grants a role as the administrator; `scope` is `forumId`, `groupId` or `memberStateId`.
+    pub async fn grant(&self, user: &TestUser, role: &str, scope: &str, scope_id: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($input: AddMembershipInput!) { addMembership(input: $input) { id } }",
+                json!({ "input": { "userId": user.id.to_string(), "role": role, scope: scope_id } }),
+                &self.admin,
+            )
+            .await;
+        data["addMembership"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A forum with two member states; returns (forum id, [member state ids]).
+    pub async fn forum(&self, name: &str) -> (String, Vec<String>) {
+        let data = self
+            .ok(
+                "mutation($name: String!) { createForum(input: { name: $name, settings: { timeZone: \"Asia/Seoul\" } }) { id } }",
+                json!({ "name": name }),
+                &self.admin,
+            )
+            .await;
+        let forum_id = data["createForum"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut states = Vec::new();
+        for (state, code) in [("Republic of Korea", "KOR"), ("Estonia", "EST")] {
+            let data = self
+                .ok(
+                    "mutation($input: CreateMemberStateInput!) { createMemberState(input: $input) { id } }",
+                    json!({ "input": { "forumId": forum_id, "name": state, "code": code } }),
+                    &self.admin,
+                )
+                .await;
+            states.push(
+                data["createMemberState"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        (forum_id, states)
+    }
+
+    /// An active group of a forum, created by the administrator; returns its id.
+    pub async fn group(&self, forum_id: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($input: CreateGroupInput!) { createGroup(input: $input) { id state } }",
+                json!({ "input": { "forumId": forum_id, "name": name, "theme": "Digital governance" } }),
+                &self.admin,
+            )
+            .await;
+        data["createGroup"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no code>")
+}
+
+pub fn error_message(response: &Value) -> &str {
+    response["errors"][0]["message"].as_str().unwrap_or("")
+}

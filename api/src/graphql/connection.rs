@@ -13,7 +13,10 @@ pub struct TotalCount {
 
 pub type Conn<T> = Connection<usize, T, TotalCount, EmptyFields>;
 
-pub fn page_request(first: Option<i32>, after: Option<String>) -> async_graphql::Result<PageRequest> {
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<PageRequest> {
     let limit = match first {
         None => None,
         Some(first) if first >= 1 && (first as u64) <= MAX_PAGE => Some(first as u64),
@@ -26,10 +29,12 @@ pub fn page_request(first: Option<i32>, after: Option<String>) -> async_graphql:
     };
     let offset = match after {
         None => 0,
-        Some(cursor) => cursor
-            .parse::<u64>()
-            .map(|after| after + 1)
-            .map_err(|_| coded("INVALID_INPUT", format!("invalid `after`: `{cursor}` is not a cursor")))?,
+        Some(cursor) => cursor.parse::<u64>().map(|after| after + 1).map_err(|_| {
+            coded(
+                "INVALID_INPUT",
+                format!("invalid `after`: `{cursor}` is not a cursor"),
+            )
+        })?,
     };
     Ok(PageRequest::new(offset, limit))
 }

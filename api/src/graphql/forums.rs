@@ -37,7 +37,11 @@ impl Forum {
     }
     async fn member_states(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberState>> {
         let states = loader(ctx).load_one(MemberStatesOf(self.0.id)).await?;
-        Ok(states.unwrap_or_default().into_iter().map(MemberState).collect())
+        Ok(states
+            .unwrap_or_default()
+            .into_iter()
+            .map(MemberState)
+            .collect())
     }
     async fn groups(
         &self,
@@ -46,7 +50,10 @@ impl Forum {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<WorkingGroup>> {
         let request = page_request(first, after)?;
-        let all = loader(ctx).load_one(GroupsOf(self.0.id)).await?.unwrap_or_default();
+        let all = loader(ctx)
+            .load_one(GroupsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(connection(Page::of_slice(&all, request), WorkingGroup))
     }
 }
@@ -141,7 +148,10 @@ impl MemberState {
         self.0.is_member
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
-        Ok(loader(ctx).load_one(ForumId(self.0.forum_id)).await?.map(Forum))
+        Ok(loader(ctx)
+            .load_one(ForumId(self.0.forum_id))
+            .await?
+            .map(Forum))
     }
 }
 
@@ -185,7 +195,9 @@ impl ForumsQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Forum>> {
         actor(ctx)?;
-        let page = area::list_forums(engine(ctx), page_request(first, after)?).await.gql()?;
+        let page = area::list_forums(engine(ctx), page_request(first, after)?)
+            .await
+            .gql()?;
         Ok(connection(page, Forum))
     }
 
@@ -198,7 +210,11 @@ impl ForumsQuery {
     async fn member_state(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<MemberState> {
         actor(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(MemberState(member_states::get_member_state(engine(ctx), id).await.gql()?))
+        Ok(MemberState(
+            member_states::get_member_state(engine(ctx), id)
+                .await
+                .gql()?,
+        ))
     }
 }
 
@@ -208,7 +224,11 @@ pub struct ForumsMutation;
 #[Object]
 impl ForumsMutation {
     /// Creates a forum (admin).
-    async fn create_forum(&self, ctx: &Context<'_>, input: CreateForumInput) -> async_graphql::Result<Forum> {
+    async fn create_forum(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateForumInput,
+    ) -> async_graphql::Result<Forum> {
         let actor = actor(ctx)?;
         let forum = area::create_forum(
             engine(ctx),

@@ -17,7 +17,8 @@ pub struct WorkingGroup(pub Group);
 
 impl WorkingGroup {
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-        let zone = TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc());
+        let zone =
+            TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc());
         instant.with_timezone(&zone.tz()).fixed_offset()
     }
 }
@@ -45,18 +46,31 @@ impl WorkingGroup {
         self.local(self.0.row.created_at)
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
-        Ok(loader(ctx).load_one(ForumId(self.0.row.forum_id)).await?.map(Forum))
+        Ok(loader(ctx)
+            .load_one(ForumId(self.0.row.forum_id))
+            .await?
+            .map(Forum))
     }
-    async fn lead_member_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberState>> {
+    async fn lead_member_state(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<MemberState>> {
         match self.0.row.lead_member_state_id {
-            Some(id) => Ok(loader(ctx).load_one(MemberStateId(id)).await?.map(MemberState)),
+            Some(id) => Ok(loader(ctx)
+                .load_one(MemberStateId(id))
+                .await?
+                .map(MemberState)),
             None => Ok(None),
         }
     }
     /// Who holds which role in the group.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
         let rows = loader(ctx).load_one(MembershipsIn(self.0.row.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Membership)
+            .collect())
     }
     /// The workflow state (a name from the `working_group` definition).
     pub async fn state(&self) -> String {
@@ -67,7 +81,10 @@ impl WorkingGroup {
         self.0.instance.version
     }
     /// The transitions the caller may take now.
-    pub async fn available_transitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AvailableTransition>> {
+    pub async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AvailableTransition>> {
         available(ctx, &self.0.instance).await
     }
     pub async fn history(
@@ -139,7 +156,11 @@ pub struct GroupsMutation;
 #[Object]
 impl GroupsMutation {
     /// Records a group that exists (transition `establish`; forum coordinators).
-    async fn create_group(&self, ctx: &Context<'_>, input: CreateGroupInput) -> async_graphql::Result<WorkingGroup> {
+    async fn create_group(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGroupInput,
+    ) -> async_graphql::Result<WorkingGroup> {
         let actor = actor(ctx)?;
         let group = area::create_group(
             engine(ctx),
@@ -148,7 +169,10 @@ impl GroupsMutation {
                 forum_id: parse_id("forumId", &input.forum_id)?,
                 name: input.name,
                 theme: input.theme,
-                lead_member_state_id: parse_ids("leadMemberStateId", input.lead_member_state_id.as_ref())?,
+                lead_member_state_id: parse_ids(
+                    "leadMemberStateId",
+                    input.lead_member_state_id.as_ref(),
+                )?,
                 time_zone: input.time_zone,
                 effective_at: input.effective_at.map(|at| at.with_timezone(&Utc)),
                 reason: input.reason,
@@ -176,7 +200,10 @@ impl GroupsMutation {
             area::GroupUpdate {
                 name: input.name,
                 theme: input.theme,
-                lead_member_state_id: parse_ids("leadMemberStateId", input.lead_member_state_id.as_ref())?,
+                lead_member_state_id: parse_ids(
+                    "leadMemberStateId",
+                    input.lead_member_state_id.as_ref(),
+                )?,
                 time_zone: input.time_zone,
             },
             expected_version,

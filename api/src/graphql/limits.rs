@@ -21,7 +21,8 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .iter()
         .map(|selection| match &selection.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + count_aliases(&field.node.selection_set.node)
+                usize::from(field.node.alias.is_some())
+                    + count_aliases(&field.node.selection_set.node)
             }
             Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
@@ -52,7 +53,10 @@ impl Extension for AliasLimitExtension {
         let aliases = in_operations + in_fragments;
         if aliases > self.0 {
             let mut error = ServerError::new(
-                format!("the query uses {aliases} aliases; at most {} are allowed", self.0),
+                format!(
+                    "the query uses {aliases} aliases; at most {} are allowed",
+                    self.0
+                ),
                 None,
             );
             let mut extensions = async_graphql::ErrorExtensionValues::default();

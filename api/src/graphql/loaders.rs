@@ -35,7 +35,11 @@ fn keyed<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> 
     rows.into_iter().map(|row| (key(&row), row)).collect()
 }
 
-fn grouped<K: Hash + Eq + Copy, V>(keys: &[K], rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+fn grouped<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    key: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
     // Every requested parent gets an entry, so a parent with no children reads as empty.
     let mut map: HashMap<K, Vec<V>> = keys.iter().map(|key| (*key, Vec::new())).collect();
     for row in rows {
@@ -54,7 +58,9 @@ impl Loader<ForumId> for EngineLoader {
     type Value = forum::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[ForumId]) -> LoadResult<ForumId, Self::Value> {
-        let rows = forums::forums_by_ids(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = forums::forums_by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(keyed(rows, |row| ForumId(row.id)))
     }
 }
@@ -63,7 +69,9 @@ impl Loader<MemberStateId> for EngineLoader {
     type Value = member_state::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[MemberStateId]) -> LoadResult<MemberStateId, Self::Value> {
-        let rows = member_states::by_ids(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = member_states::by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(keyed(rows, |row| MemberStateId(row.id)))
     }
 }
@@ -72,7 +80,9 @@ impl Loader<UserId> for EngineLoader {
     type Value = app_user::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[UserId]) -> LoadResult<UserId, Self::Value> {
-        let rows = users::by_ids(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = users::by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(keyed(rows, |row| UserId(row.id)))
     }
 }
@@ -81,7 +91,9 @@ impl Loader<GroupId> for EngineLoader {
     type Value = Group;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[GroupId]) -> LoadResult<GroupId, Self::Value> {
-        let rows = groups::by_ids(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = groups::by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(keyed(rows, |group| GroupId(group.row.id)))
     }
 }
@@ -90,7 +102,9 @@ impl Loader<MemberStatesOf> for EngineLoader {
     type Value = Vec<member_state::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[MemberStatesOf]) -> LoadResult<MemberStatesOf, Self::Value> {
-        let rows = member_states::of_forums(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = member_states::of_forums(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| MemberStatesOf(row.forum_id)))
     }
 }
@@ -99,7 +113,9 @@ impl Loader<GroupsOf> for EngineLoader {
     type Value = Vec<Group>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[GroupsOf]) -> LoadResult<GroupsOf, Self::Value> {
-        let rows = groups::of_forums(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = groups::of_forums(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(grouped(keys, rows, |group| GroupsOf(group.row.forum_id)))
     }
 }
@@ -108,7 +124,9 @@ impl Loader<MembershipsOfUser> for EngineLoader {
     type Value = Vec<membership::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[MembershipsOfUser]) -> LoadResult<MembershipsOfUser, Self::Value> {
-        let rows = memberships::of_users(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = memberships::of_users(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| MembershipsOfUser(row.user_id)))
     }
 }
@@ -117,7 +135,9 @@ impl Loader<MembershipsIn> for EngineLoader {
     type Value = Vec<membership::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[MembershipsIn]) -> LoadResult<MembershipsIn, Self::Value> {
-        let rows = memberships::in_scopes(&self.0, &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = memberships::in_scopes(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| MembershipsIn(row.scope_id)))
     }
 }
@@ -126,7 +146,9 @@ impl Loader<HistoryOf> for EngineLoader {
     type Value = Vec<history_entry::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[HistoryOf]) -> LoadResult<HistoryOf, Self::Value> {
-        let rows = history::of_subjects(self.0.db(), &ids(keys, |k| k.0)).await.map_err(from_engine)?;
+        let rows = history::of_subjects(self.0.db(), &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| HistoryOf(row.subject_id)))
     }
 }

@@ -32,7 +32,11 @@ impl User {
     }
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
         let rows = loader(ctx).load_one(MembershipsOfUser(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Membership)
+            .collect())
     }
 }
 
@@ -54,7 +58,10 @@ impl Membership {
         ID(self.0.scope_id.to_string())
     }
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(loader(ctx).load_one(UserId(self.0.user_id)).await?.map(User))
+        Ok(loader(ctx)
+            .load_one(UserId(self.0.user_id))
+            .await?
+            .map(User))
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
         match self.0.forum_id {
@@ -66,7 +73,10 @@ impl Membership {
         if self.0.scope_kind != "group" {
             return Ok(None);
         }
-        Ok(loader(ctx).load_one(GroupId(self.0.scope_id)).await?.map(WorkingGroup))
+        Ok(loader(ctx)
+            .load_one(GroupId(self.0.scope_id))
+            .await?
+            .map(WorkingGroup))
     }
     async fn member_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MemberState>> {
         if self.0.scope_kind != "member_state" {
@@ -117,7 +127,9 @@ impl UsersQuery {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let actor = actor(ctx)?;
-        Ok(User(users::get_user(engine(ctx), actor.user_id).await.gql()?))
+        Ok(User(
+            users::get_user(engine(ctx), actor.user_id).await.gql()?,
+        ))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
@@ -134,7 +146,9 @@ impl UsersQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<User>> {
         let actor = actor(ctx)?;
-        let page = users::list_users(engine(ctx), actor, page_request(first, after)?).await.gql()?;
+        let page = users::list_users(engine(ctx), actor, page_request(first, after)?)
+            .await
+            .gql()?;
         Ok(connection(page, User))
     }
 }
@@ -145,7 +159,11 @@ pub struct UsersMutation;
 #[Object]
 impl UsersMutation {
     /// Creates a user (admin).
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<User> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<User> {
         let actor = actor(ctx)?;
         let user = users::create_user(
             engine(ctx),
@@ -162,7 +180,12 @@ impl UsersMutation {
     }
 
     /// Edits a user (admin; a user may edit their own name and e-mail).
-    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> async_graphql::Result<User> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateUserInput,
+    ) -> async_graphql::Result<User> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let user = users::update_user(
@@ -204,10 +227,16 @@ impl UsersMutation {
     }
 
     /// Revokes a role; returns the membership as it was.
-    async fn remove_membership(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Membership> {
+    async fn remove_membership(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Membership> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
-        let row = memberships::remove_membership(engine(ctx), actor, id).await.gql()?;
+        let row = memberships::remove_membership(engine(ctx), actor, id)
+            .await
+            .gql()?;
         Ok(Membership(row))
     }
 }

@@ -68,7 +68,10 @@ pub async fn history_page(
     after: Option<String>,
 ) -> async_graphql::Result<Conn<HistoryEntry>> {
     let request = page_request(first, after)?;
-    let all = loader(ctx).load_one(HistoryOf(subject_id)).await?.unwrap_or_default();
+    let all = loader(ctx)
+        .load_one(HistoryOf(subject_id))
+        .await?
+        .unwrap_or_default();
     Ok(connection(Page::of_slice(&all, request), HistoryEntry))
 }
 
@@ -189,7 +192,11 @@ impl WorkflowDefinition {
 }
 
 /// Loads a subject as its GraphQL type, from its kind.
-async fn subject_of(ctx: &Context<'_>, kind: &str, id: Uuid) -> async_graphql::Result<WorkflowSubject> {
+async fn subject_of(
+    ctx: &Context<'_>,
+    kind: &str,
+    id: Uuid,
+) -> async_graphql::Result<WorkflowSubject> {
     match kind {
         "group" => Ok(WorkflowSubject::WorkingGroup(WorkingGroup(
             groups::get_group(engine(ctx), id).await.gql()?,
@@ -207,7 +214,10 @@ pub struct WorkflowQuery;
 #[Object]
 impl WorkflowQuery {
     /// The active workflow definitions.
-    async fn workflow_definitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkflowDefinition>> {
+    async fn workflow_definitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<WorkflowDefinition>> {
         actor(ctx)?;
         Ok(engine(ctx)
             .definitions()

@@ -77,7 +77,10 @@ async fn notify(
     outbox::enqueue(
         context.txn,
         NewMessage {
-            dedup_key: format!("transition:{}:{}:{}", context.history_id, template, recipient.user_id),
+            dedup_key: format!(
+                "transition:{}:{}:{}",
+                context.history_id, template, recipient.user_id
+            ),
             recipient,
             mail: rendered,
             template,

@@ -18,8 +18,9 @@ use crate::workflow::effects::{self, EffectContext};
 use crate::workflow::guards::{self, GuardContext};
 use govflow_entities::workflow_instance;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::{Expr, ExprTrait},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -62,7 +63,10 @@ pub fn parse_reason(reason: Option<&str>) -> EngineResult<Option<String>> {
     }
 }
 
-fn definition_of(engine: &Engine, instance: &workflow_instance::Model) -> EngineResult<Arc<Definition>> {
+fn definition_of(
+    engine: &Engine,
+    instance: &workflow_instance::Model,
+) -> EngineResult<Arc<Definition>> {
     engine
         .definitions()
         .by_hash(&instance.definition_hash)
@@ -142,7 +146,7 @@ pub async fn take_transition(
             instance.version
         )));
     }
-    if !transition.from.iter().any(|from| *from == instance.state) {
+    if !transition.from.contains(&instance.state) {
         return Err(not_from_state(&definition, transition, &instance.state));
     }
     let now = engine.now();
@@ -161,7 +165,10 @@ pub async fn take_transition(
     .await?;
 
     let moved = workflow_instance::Entity::update_many()
-        .col_expr(workflow_instance::Column::State, Expr::value(transition.to.clone()))
+        .col_expr(
+            workflow_instance::Column::State,
+            Expr::value(transition.to.clone()),
+        )
         .col_expr(
             workflow_instance::Column::Version,
             Expr::col(workflow_instance::Column::Version).add(1),
@@ -247,9 +254,7 @@ async fn lost_race(
     request: &TransitionRequest,
 ) -> EngineError {
     match subjects::instance_of(txn, request.subject_id).await {
-        Ok(now) if request.expected_version.is_none()
-            && !transition.from.iter().any(|from| *from == now.state) =>
-        {
+        Ok(now) if request.expected_version.is_none() && !transition.from.contains(&now.state) => {
             not_from_state(definition, transition, &now.state)
         }
         Ok(now) => EngineError::StaleState(format!(
@@ -274,18 +279,30 @@ pub struct Creation {
     pub reason: Option<String>,
 }
 
-/// Checks that `acting` may take the creation transition `name` of the workflow for
-/// `subject_kind` on a parent of `parent_scope`, including its guards.
+/// A creation transition to authorise: the workflow of `subject_kind`, taken on a parent.
+pub struct CreationRequest<'a> {
+    pub subject_kind: &'a str,
+    pub transition: &'a str,
+    /// The parent named in the input: the forum for groups, the group for amendments and tasks.
+    pub parent_scope: &'a SubjectScope,
+    pub reason: Option<&'a str>,
+    pub input: &'a serde_json::Value,
+}
+
+/// Checks that `acting` may take a creation transition on its parent, including its guards.
 pub async fn authorize_creation(
     engine: &Engine,
     txn: &DatabaseTransaction,
     acting: Acting<'_>,
-    subject_kind: &str,
-    name: &str,
-    parent_scope: &SubjectScope,
-    reason: Option<&str>,
-    input: &serde_json::Value,
+    request: CreationRequest<'_>,
 ) -> EngineResult<Creation> {
+    let CreationRequest {
+        subject_kind,
+        transition: name,
+        parent_scope,
+        reason,
+        input,
+    } = request;
     let reason = parse_reason(reason)?;
     let definition = engine
         .definitions()

@@ -8,8 +8,12 @@ pub mod executor;
 pub mod guards;
 pub mod store;
 
-pub use definition::{Definition, DefinitionError, Definitions, EffectDef, TransitionDef, Vocabulary};
-pub use executor::{TransitionRequest, Transitioned, available_transitions, create_subject, take_transition};
+pub use definition::{
+    Definition, DefinitionError, Definitions, EffectDef, TransitionDef, Vocabulary,
+};
+pub use executor::{
+    TransitionRequest, Transitioned, available_transitions, create_subject, take_transition,
+};
 
 use crate::actor::role_vocabulary;
 use crate::templates::Templates;

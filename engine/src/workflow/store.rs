@@ -69,13 +69,17 @@ pub async fn apply(db: &DatabaseConnection, set: &Definitions) -> EngineResult<A
         if new_hashes.contains(&row.hash) {
             report.unchanged.push(row.name.clone());
         } else {
-            report.retired.push(format!("{} ({})", row.name, short(&row.hash)));
+            report
+                .retired
+                .push(format!("{} ({})", row.name, short(&row.hash)));
         }
     }
     let old_hashes: BTreeSet<&str> = active.iter().map(|row| row.hash.as_str()).collect();
     for def in set.iter() {
         if !old_hashes.contains(def.hash.as_str()) {
-            report.added.push(format!("{} ({})", def.name, short(&def.hash)));
+            report
+                .added
+                .push(format!("{} ({})", def.name, short(&def.hash)));
         }
     }
     workflow_definition::Entity::update_many()

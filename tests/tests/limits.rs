@@ -1,0 +1,99 @@
+//! GraphQL limits: depth, complexity, aliases, batches, body size, and malformed requests all
+//! come back as GraphQL errors with a code.
+
+use govflow_tests::{TestApp, error_code};
+use serde_json::{Value, json};
+
+async fn post(app: &TestApp, body: String) -> (u16, Value) {
+    let response = app.post(body, Some(&app.admin.token)).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn query(text: &str) -> String {
+    json!({ "query": text }).to_string()
+}
+
+#[tokio::test]
+async fn over_deep_queries_are_refused() {
+    let app = TestApp::spawn_with(|raw| raw.limits.max_depth = 4).await;
+    let (status, body) = post(
+        &app,
+        query("{ forums { edges { node { groups { edges { node { name } } } } } } }"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
+#[tokio::test]
+async fn over_complex_queries_are_refused() {
+    let app = TestApp::spawn_with(|raw| raw.limits.max_complexity = 5).await;
+    let (status, body) = post(
+        &app,
+        query("{ me { id email name isAdmin createdAt memberships { id role } } }"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+}
+
+#[tokio::test]
+async fn alias_floods_are_refused() {
+    let app = TestApp::spawn().await;
+    let flood: Vec<String> = (0..31)
+        .map(|index| format!("a{index}: me {{ id }}"))
+        .collect();
+    let (status, body) = post(&app, query(&format!("{{ {} }}", flood.join(" ")))).await;
+    assert_eq!(status, 400);
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX", "{body}");
+
+    let within: Vec<String> = (0..30)
+        .map(|index| format!("a{index}: me {{ id }}"))
+        .collect();
+    let (status, body) = post(&app, query(&format!("{{ {} }}", within.join(" ")))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn batches_are_refused() {
+    let app = TestApp::spawn().await;
+    let batch = json!([{ "query": "{ me { id } }" }, { "query": "{ me { id } }" }]).to_string();
+    let (status, body) = post(&app, batch).await;
+    assert_eq!(status, 400);
+    assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = TestApp::spawn_with(|raw| raw.limits.max_body_bytes = 2048).await;
+    let padding = "x".repeat(4096);
+    let (status, body) = post(&app, query(&format!("{{ me {{ id }} }} # {padding}"))).await;
+    assert_eq!(status, 413);
+    assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+}
+
+#[tokio::test]
+async fn malformed_requests_are_bad_requests() {
+    let app = TestApp::spawn().await;
+    let (status, body) = post(&app, "{ not json".into()).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
+    let (status, body) = post(&app, query("{ me { id ")).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
+    let (status, body) = post(&app, query("{ me { noSuchField } }")).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = TestApp::spawn_with(|raw| raw.introspection = false).await;
+    let (_, body) = post(&app, query("{ __schema { queryType { name } } }")).await;
+    assert!(body["data"]["__schema"].is_null(), "{body}");
+    let app = TestApp::spawn().await;
+    let (_, body) = post(&app, query("{ __schema { queryType { name } } }")).await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "Query",
+        "{body}"
+    );
+}
