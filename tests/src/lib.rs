@@ -294,6 +294,62 @@ impl TestApp {
     }
 }
 
+/// A second server on the same database, as when several instances share one PostgreSQL.
+pub struct TestPeer {
+    pub address: String,
+    pub engine: Engine,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestPeer {
+    fn drop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts another server on this app's database with `settings` (default: the app's own).
+    pub async fn spawn_peer(&self, settings: Option<Settings>) -> TestPeer {
+        let settings = settings.unwrap_or_else(|| self.settings.clone());
+        let server = Server::build(&settings, Arc::new(self.clock.clone()))
+            .await
+            .expect("the peer server starts");
+        let address = format!("http://127.0.0.1:{}", server.port());
+        let engine = server.engine().clone();
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = receiver.await;
+        }));
+        TestPeer {
+            address,
+            engine,
+            shutdown: Some(sender),
+        }
+    }
+
+    /// Runs an operation against another server of the same database.
+    pub async fn gql_at(
+        &self,
+        address: &str,
+        query: &str,
+        variables: Value,
+        user: &TestUser,
+    ) -> Value {
+        self.client
+            .post(format!("{address}/graphql"))
+            .bearer_auth(&user.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("the response is JSON")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(sender) = self.shutdown.take() {

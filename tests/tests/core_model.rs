@@ -365,3 +365,45 @@ async fn memberships_are_granted_within_their_scope_only() {
         json!([{ "role": "expert", "scopeKind": "group" }])
     );
 }
+
+#[tokio::test]
+async fn the_outbox_is_read_by_coordinators_only() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let coordinator = app
+        .create_user("coordinator@example.org", "Coordinator")
+        .await;
+    app.grant(&coordinator, "coordinator", "groupId", &group)
+        .await;
+    let expert = app.create_user("expert@example.org", "Expert").await;
+    app.grant(&expert, "expert", "groupId", &group).await;
+    app.ok(
+        TRANSITION,
+        json!({ "id": group, "name": "conclude", "reason": "Mandate fulfilled" }),
+        &coordinator,
+    )
+    .await;
+
+    let query = "query($g: ID!) { outbox(groupId: $g) { totalCount edges { node { recipientEmail template status subjectLine messageId } } } }";
+    let data = app.ok(query, json!({ "g": group }), &coordinator).await;
+    let mut recipients: Vec<&str> = data["outbox"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|edge| edge["node"]["template"] == "group_concluded")
+        .map(|edge| edge["node"]["recipientEmail"].as_str().unwrap())
+        .collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        vec!["coordinator@example.org", "expert@example.org"]
+    );
+
+    let response = app.gql(query, json!({ "g": group }), Some(&expert)).await;
+    assert_eq!(error_code(&response), "FORBIDDEN");
+    let response = app
+        .gql("{ outbox { totalCount } }", json!({}), Some(&coordinator))
+        .await;
+    assert_eq!(error_code(&response), "FORBIDDEN");
+}

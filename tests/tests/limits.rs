@@ -97,3 +97,46 @@ async fn introspection_can_be_switched_off() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_time_limit_time_out_and_write_nothing() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(|raw| raw.limits.request_timeout_seconds = 1).await;
+    let (forum, _) = app.forum("Digital Nations").await;
+
+    // Another writer holds the lock the mutation needs for longer than the limit.
+    let other = govflow_engine::db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let holder = govflow_engine::db::begin_write(&other).await.unwrap();
+    if app.database.is_postgres() {
+        holder
+            .execute_unprepared("LOCK TABLE member_state IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+    }
+    let response = app
+        .gql(
+            "mutation($f: ID!) { createMemberState(input: { forumId: $f, name: \"Slow\", code: \"SLW\" }) { id } }",
+            json!({ "f": forum }),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(error_code(&response), "TIMEOUT", "{response}");
+    holder.rollback().await.unwrap();
+
+    let data = app
+        .ok(
+            "query($f: ID!) { forum(id: $f) { memberStates { code } } }",
+            json!({ "f": forum }),
+            &app.admin,
+        )
+        .await;
+    let codes: Vec<&str> = data["forum"]["memberStates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|state| state["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"SLW"), "{codes:?}");
+}

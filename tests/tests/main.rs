@@ -4,6 +4,7 @@
 
 mod atomicity;
 mod auth;
+mod cli;
 mod concurrency;
 mod core_model;
 mod first_run;

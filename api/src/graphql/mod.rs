@@ -7,6 +7,7 @@ pub mod forums;
 pub mod groups;
 pub mod limits;
 pub mod loaders;
+pub mod outbox;
 pub mod users;
 pub mod workflow;
 
@@ -25,6 +26,7 @@ pub struct Query(
     groups::GroupsQuery,
     users::UsersQuery,
     workflow::WorkflowQuery,
+    outbox::OutboxQuery,
 );
 
 #[derive(MergedObject, Default)]

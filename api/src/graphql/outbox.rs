@@ -1,0 +1,97 @@
+//! The outbox: the e-mails the engine has queued, sent or dead-lettered, for the coordinators who
+//! answer for them.
+
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::errors::EngineResultExt;
+use crate::graphql::loaders::UserId;
+use crate::graphql::users::User;
+use crate::graphql::{actor, engine, loader, parse_ids};
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use govflow_engine::entities::outbox_message;
+use govflow_engine::outbox::{self, OutboxFilter};
+
+pub struct OutboxMessage(pub outbox_message::Model);
+
+#[Object]
+impl OutboxMessage {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn recipient_email(&self) -> &str {
+        &self.0.recipient_email
+    }
+    async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.recipient_user_id {
+            Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    /// The e-mail's subject line.
+    async fn subject_line(&self) -> &str {
+        &self.0.subject_line
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    async fn template(&self) -> &str {
+        &self.0.template
+    }
+    /// The workflow subject the message is about.
+    async fn subject_id(&self) -> Option<ID> {
+        self.0.subject_id.map(|id| ID(id.to_string()))
+    }
+    /// `pending`, `sending`, `sent` or `dead`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// Kept across retries, so that a receiver can drop a duplicate.
+    async fn message_id(&self) -> &str {
+        &self.0.message_id
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+}
+
+#[derive(Default)]
+pub struct OutboxQuery;
+
+#[Object]
+impl OutboxQuery {
+    // A resolver's arguments are the GraphQL field's arguments: they stay flat for callers.
+    #[allow(clippy::too_many_arguments)]
+    /// Queued and sent e-mail of a group (its coordinators), a forum (forum coordinators), or all
+    /// (admin).
+    async fn outbox(
+        &self,
+        ctx: &Context<'_>,
+        forum_id: Option<ID>,
+        group_id: Option<ID>,
+        subject_id: Option<ID>,
+        status: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<OutboxMessage>> {
+        let actor = actor(ctx)?;
+        let filter = OutboxFilter {
+            forum_id: parse_ids("forumId", forum_id.as_ref())?,
+            group_id: parse_ids("groupId", group_id.as_ref())?,
+            subject_id: parse_ids("subjectId", subject_id.as_ref())?,
+            status,
+        };
+        let page = outbox::visible_to(engine(ctx), actor, &filter, page_request(first, after)?)
+            .await
+            .gql()?;
+        Ok(connection(page, OutboxMessage))
+    }
+}
