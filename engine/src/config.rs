@@ -20,14 +20,18 @@ macro_rules! builtin {
     };
 }
 
-const BUILTIN_WORKFLOWS: &[(&str, &str)] = builtin!("workflows", ["working_group.toml"]);
+const BUILTIN_WORKFLOWS: &[(&str, &str)] =
+    builtin!("workflows", ["amendment.toml", "working_group.toml"]);
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "templates",
     [
-        "group_established.txt",
+        "amendment_adopted.txt",
+        "consultation_opened.txt",
         "group_concluded.txt",
-        "proposal_submitted.txt"
+        "group_established.txt",
+        "objection_filed.txt",
+        "proposal_submitted.txt",
     ]
 );
 
@@ -99,4 +103,40 @@ pub fn read_dir_files(dir: &Path, extension: &str) -> EngineResult<Vec<SourceFil
             Ok((path.display().to_string(), text))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in set is the config folder, file for file, so that an installed binary runs
+    /// the same workflows as a checkout.
+    #[test]
+    fn the_built_in_set_is_the_config_folder() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        for (folder, extension, builtin) in [
+            ("workflows", "toml", BUILTIN_WORKFLOWS),
+            ("templates", "txt", BUILTIN_TEMPLATES),
+        ] {
+            let on_disk = read_dir_files(&root.join(folder), extension).unwrap();
+            let names: Vec<String> = on_disk
+                .iter()
+                .map(|(path, _)| {
+                    Path::new(path)
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            let built_in: Vec<String> = builtin.iter().map(|(name, _)| name.to_string()).collect();
+            assert_eq!(
+                names, built_in,
+                "config/{folder} and the built-in list differ"
+            );
+            for ((_, disk_text), (_, builtin_text)) in on_disk.iter().zip(builtin.iter()) {
+                assert_eq!(disk_text, builtin_text);
+            }
+        }
+    }
 }

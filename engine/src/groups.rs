@@ -183,7 +183,7 @@ pub async fn update_group(
         .map(|zone| TimeZone::parse("timeZone", zone))
         .transpose()?;
     let txn = begin_write(engine.db()).await?;
-    let current = get_row(&txn, group_id).await?;
+    let current = get_row_in(&txn, group_id).await?;
     if !actor.holds("coordinator", &group_scope(&current)) {
         return Err(EngineError::Forbidden(
             "editing a group needs the role coordinator of the group or its forum".into(),
@@ -231,7 +231,10 @@ pub async fn update_group(
     Ok(Group { row, instance })
 }
 
-async fn get_row<C: ConnectionTrait>(db: &C, group_id: Uuid) -> EngineResult<working_group::Model> {
+pub async fn get_row_in<C: ConnectionTrait>(
+    db: &C,
+    group_id: Uuid,
+) -> EngineResult<working_group::Model> {
     working_group::Entity::find_by_id(group_id)
         .one(db)
         .await?
@@ -261,7 +264,7 @@ async fn with_instances<C: ConnectionTrait>(
 }
 
 pub async fn get_group(engine: &Engine, group_id: Uuid) -> EngineResult<Group> {
-    let row = get_row(engine.db(), group_id).await?;
+    let row = get_row_in(engine.db(), group_id).await?;
     let mut groups = with_instances(engine.db(), vec![row]).await?;
     groups
         .pop()

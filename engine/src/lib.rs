@@ -4,10 +4,13 @@
 //! [`EngineError`].
 
 pub mod actor;
+pub mod amendments;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod diff;
+pub mod documents;
 pub mod engine;
 pub mod error;
 pub mod forums;
@@ -20,6 +23,7 @@ pub mod pagination;
 pub mod recipients;
 pub mod subjects;
 pub mod templates;
+pub mod translations;
 pub mod types;
 pub mod users;
 pub mod workflow;

@@ -2,11 +2,13 @@
 //! recipients), its time zone, and the fields its e-mails may show. Each subject kind registers
 //! here; the workflow instance row says which kind a subject id is.
 
-use crate::actor::SubjectScope;
+use crate::actor::{Acting, SubjectScope};
+use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::types::TimeZone;
+use crate::workflow::TransitionDef;
 use govflow_entities::{forum, workflow_instance, working_group};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -43,9 +45,45 @@ pub async fn info<C: ConnectionTrait>(
 ) -> EngineResult<SubjectInfo> {
     match kind {
         "group" => group_info(db, subject_id).await,
+        "amendment" => crate::amendments::subject_info(db, subject_id).await,
         other => Err(EngineError::Internal(format!(
             "subjects of kind `{other}` are not registered"
         ))),
+    }
+}
+
+/// The area's parsing of a transition's `input`, run before the role check.
+pub async fn check_input(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    instance: &workflow_instance::Model,
+    transition: &TransitionDef,
+    subject: &SubjectInfo,
+    input: &serde_json::Value,
+) -> EngineResult<()> {
+    match instance.subject_kind.as_str() {
+        "amendment" => {
+            crate::amendments::check_input(engine, txn, instance, transition, subject, input).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The area's own writes after a transition moved the subject, in the same transaction.
+pub async fn after_transition(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    acting: Acting<'_>,
+    instance: &workflow_instance::Model,
+    transition: &TransitionDef,
+    input: &serde_json::Value,
+) -> EngineResult<()> {
+    match instance.subject_kind.as_str() {
+        "amendment" => {
+            crate::amendments::after_transition(engine, txn, acting, instance, transition, input)
+                .await
+        }
+        _ => Ok(()),
     }
 }
 

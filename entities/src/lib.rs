@@ -3,12 +3,17 @@
 //! The rules that give these rows meaning live in `govflow-engine`; the schema itself is created by
 //! `govflow-migration`.
 
+pub mod amendment;
+pub mod amendment_response;
 pub mod app_user;
+pub mod document;
+pub mod document_version;
 pub mod forum;
 pub mod history_entry;
 pub mod member_state;
 pub mod membership;
 pub mod outbox_message;
+pub mod translation;
 pub mod user_identity;
 pub mod workflow_definition;
 pub mod workflow_instance;

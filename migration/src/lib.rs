@@ -7,12 +7,36 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_foundation;
+mod m20261124_000002_documents;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261124_000001_foundation::Migration),
+            Box::new(m20261124_000002_documents::Migration),
+        ]
     }
+}
+
+/// Creates a (unique) index named after its table and columns.
+pub(crate) async fn create_index(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    columns: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index
+        .name(format!("ix_{}_{}", table, columns.join("_")))
+        .table(table);
+    for column in columns {
+        index.col(*column);
+    }
+    if unique {
+        index.unique();
+    }
+    manager.create_index(index.to_owned()).await
 }

@@ -251,7 +251,7 @@ async fn unique_index(
     table: &'static str,
     columns: &[&'static str],
 ) -> Result<(), DbErr> {
-    create_index(manager, table, columns, true).await
+    crate::create_index(manager, table, columns, true).await
 }
 
 async fn plain_index(
@@ -259,24 +259,5 @@ async fn plain_index(
     table: &'static str,
     columns: &[&'static str],
 ) -> Result<(), DbErr> {
-    create_index(manager, table, columns, false).await
-}
-
-async fn create_index(
-    manager: &SchemaManager<'_>,
-    table: &'static str,
-    columns: &[&'static str],
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index
-        .name(format!("ix_{}_{}", table, columns.join("_")))
-        .table(table);
-    for column in columns {
-        index.col(*column);
-    }
-    if unique {
-        index.unique();
-    }
-    manager.create_index(index.to_owned()).await
+    crate::create_index(manager, table, columns, false).await
 }

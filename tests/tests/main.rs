@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod core_model;
+mod documents;
 mod first_run;
 mod limits;
 mod migrations;

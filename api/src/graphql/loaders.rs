@@ -3,9 +3,16 @@
 
 use crate::graphql::errors::from_engine;
 use async_graphql::dataloader::Loader;
-use govflow_engine::entities::{app_user, forum, history_entry, member_state, membership};
+use govflow_engine::amendments::{self, Amendment};
+use govflow_engine::entities::{
+    amendment_response, app_user, document, document_version, forum, history_entry, member_state,
+    membership,
+};
 use govflow_engine::groups::Group;
-use govflow_engine::{Engine, forums, groups, history, member_states, memberships, users};
+use govflow_engine::translations::{self, Translation};
+use govflow_engine::{
+    Engine, documents, forums, groups, history, member_states, memberships, users,
+};
 use std::collections::HashMap;
 use std::hash::Hash;
 use uuid::Uuid;
@@ -150,5 +157,86 @@ impl Loader<HistoryOf> for EngineLoader {
             .await
             .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| HistoryOf(row.subject_id)))
+    }
+}
+
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct DocumentId(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct VersionsOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct TranslationsOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct AmendmentsOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct AmendmentId(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ResponsesTo(pub Uuid);
+
+impl Loader<DocumentId> for EngineLoader {
+    type Value = document::Model;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[DocumentId]) -> LoadResult<DocumentId, Self::Value> {
+        let rows = documents::by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |row| DocumentId(row.id)))
+    }
+}
+
+impl Loader<VersionsOf> for EngineLoader {
+    type Value = Vec<document_version::Model>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[VersionsOf]) -> LoadResult<VersionsOf, Self::Value> {
+        let rows = documents::versions_of(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(grouped(keys, rows, |row| VersionsOf(row.document_id)))
+    }
+}
+
+impl Loader<TranslationsOf> for EngineLoader {
+    type Value = Vec<Translation>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[TranslationsOf]) -> LoadResult<TranslationsOf, Self::Value> {
+        let rows = translations::of_documents(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(grouped(keys, rows, |row| {
+            TranslationsOf(row.row.document_id)
+        }))
+    }
+}
+
+impl Loader<AmendmentsOf> for EngineLoader {
+    type Value = Vec<Amendment>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AmendmentsOf]) -> LoadResult<AmendmentsOf, Self::Value> {
+        let rows = amendments::of_documents(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(grouped(keys, rows, |row| AmendmentsOf(row.row.document_id)))
+    }
+}
+
+impl Loader<AmendmentId> for EngineLoader {
+    type Value = Amendment;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AmendmentId]) -> LoadResult<AmendmentId, Self::Value> {
+        let rows = amendments::by_ids(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |row| AmendmentId(row.row.id)))
+    }
+}
+
+impl Loader<ResponsesTo> for EngineLoader {
+    type Value = Vec<amendment_response::Model>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[ResponsesTo]) -> LoadResult<ResponsesTo, Self::Value> {
+        let rows = amendments::responses_of(&self.0, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(grouped(keys, rows, |row| ResponsesTo(row.amendment_id)))
     }
 }

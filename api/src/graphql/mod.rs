@@ -1,7 +1,10 @@
 //! The GraphQL schema: one Query and one Mutation, merged from per-area objects. Resolvers are
 //! thin: they authenticate, call one engine function, and wrap the result.
 
+pub mod amendments;
 pub mod connection;
+pub mod diff;
+pub mod documents;
 pub mod errors;
 pub mod forums;
 pub mod groups;
@@ -27,6 +30,8 @@ pub struct Query(
     users::UsersQuery,
     workflow::WorkflowQuery,
     outbox::OutboxQuery,
+    documents::DocumentsQuery,
+    amendments::AmendmentsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +40,8 @@ pub struct Mutation(
     groups::GroupsMutation,
     users::UsersMutation,
     workflow::WorkflowMutation,
+    documents::DocumentsMutation,
+    amendments::AmendmentsMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

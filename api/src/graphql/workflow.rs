@@ -1,6 +1,7 @@
 //! What every workflow subject shares (the `WorkflowSubject` interface, its history and available
 //! transitions), the definitions, and the generic `transition` mutation.
 
+use crate::graphql::amendments::Amendment;
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::groups::WorkingGroup;
@@ -31,6 +32,7 @@ use uuid::Uuid;
 )]
 pub enum WorkflowSubject {
     WorkingGroup(WorkingGroup),
+    Amendment(Amendment),
 }
 
 #[derive(SimpleObject)]
@@ -200,6 +202,11 @@ async fn subject_of(
     match kind {
         "group" => Ok(WorkflowSubject::WorkingGroup(WorkingGroup(
             groups::get_group(engine(ctx), id).await.gql()?,
+        ))),
+        "amendment" => Ok(WorkflowSubject::Amendment(Amendment(
+            govflow_engine::amendments::get_amendment(engine(ctx), actor(ctx)?, id)
+                .await
+                .gql()?,
         ))),
         other => Err(coded(
             "INTERNAL",

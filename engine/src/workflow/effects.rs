@@ -39,14 +39,25 @@ pub async fn run_all(
     for effect in effects {
         match effect {
             EffectDef::Notify { role, template } => {
-                let recipients =
-                    recipients::users_holding(context.txn, role, &context.subject.scope).await?;
-                for recipient in recipients {
-                    if queued.insert((template.clone(), recipient.user_id)) {
-                        notify(engine, template, &recipient, context).await?;
-                    }
-                }
+                notify_role(engine, role, template, context, &mut queued).await?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Queues `template` for every user holding `role` on the subject, skipping those in `queued`.
+pub async fn notify_role(
+    engine: &Engine,
+    role: &str,
+    template: &str,
+    context: &EffectContext<'_>,
+    queued: &mut BTreeSet<(String, Uuid)>,
+) -> EngineResult<()> {
+    let recipients = recipients::users_holding(context.txn, role, &context.subject.scope).await?;
+    for recipient in recipients {
+        if queued.insert((template.to_owned(), recipient.user_id)) {
+            notify(engine, template, &recipient, context).await?;
         }
     }
     Ok(())

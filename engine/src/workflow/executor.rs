@@ -135,6 +135,7 @@ pub async fn take_transition(
         check_input_reference(field, value)?;
     }
     let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
+    subjects::check_input(engine, txn, &instance, transition, &subject, &request.input).await?;
     if !acting.holds_any(&transition.roles, &subject.scope) {
         return Err(forbidden(transition));
     }
@@ -198,6 +199,9 @@ pub async fn take_transition(
         },
     )
     .await?;
+    subjects::after_transition(engine, txn, acting, &instance, transition, &request.input).await?;
+    // The area may have changed the subject's fields: its notices show them as they now are.
+    let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
     effects::run_all(
         engine,
         &transition.effects,

@@ -38,6 +38,14 @@ const GUARDS: &[Guard] = &[
         check: group_active,
     },
     Guard {
+        name: "consultation_closed",
+        check: consultation_closed,
+    },
+    Guard {
+        name: "base_is_current",
+        check: base_is_current,
+    },
+    Guard {
         name: "decision_passed",
         check: decision_passed,
     },
@@ -85,6 +93,28 @@ fn group_active<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
                 format!("the group is `{state}`, not `active`"),
             ))
         }
+    })
+}
+
+fn subject_id(context: &GuardContext<'_>, guard: &str) -> EngineResult<Uuid> {
+    context
+        .subject_id
+        .ok_or_else(|| EngineError::Internal(format!("guard `{guard}` needs an existing subject")))
+}
+
+/// An amendment is adopted only after its consultation window has closed.
+fn consultation_closed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
+    Box::pin(async move {
+        let id = subject_id(context, "consultation_closed")?;
+        crate::amendments::consultation_closed(context.txn, id, context.now).await
+    })
+}
+
+/// An amendment is adopted only if no other was adopted since its base (refuses with CONFLICT).
+fn base_is_current<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
+    Box::pin(async move {
+        let id = subject_id(context, "base_is_current")?;
+        crate::amendments::base_is_current(context.txn, id).await
     })
 }
 

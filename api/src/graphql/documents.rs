@@ -1,0 +1,410 @@
+//! Documents, their versions, translations and diffs.
+
+use crate::graphql::amendments::{Amendment, AmendmentResponse};
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::diff::Diff;
+use crate::graphql::errors::EngineResultExt;
+use crate::graphql::forums::Forum;
+use crate::graphql::groups::WorkingGroup;
+use crate::graphql::loaders::{
+    AmendmentId, AmendmentsOf, ForumId, GroupId, ResponsesTo, TranslationsOf, UserId, VersionsOf,
+};
+use crate::graphql::users::User;
+use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use govflow_engine::amendments;
+use govflow_engine::documents::{self as area, DocumentFilter, NewDocument};
+use govflow_engine::entities::{document, document_version};
+use govflow_engine::pagination::Page;
+use govflow_engine::translations::{self, Translation as DomainTranslation};
+
+pub struct Document(pub document::Model);
+
+impl Document {
+    async fn all_versions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<document_version::Model>> {
+        Ok(loader(ctx)
+            .load_one(VersionsOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn current(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<document_version::Model>> {
+        Ok(self
+            .all_versions(ctx)
+            .await?
+            .into_iter()
+            .filter(|version| version.status == "adopted")
+            .max_by_key(|version| version.number))
+    }
+
+    async fn all_translations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DomainTranslation>> {
+        Ok(loader(ctx)
+            .load_one(TranslationsOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn version_or_current(
+        &self,
+        ctx: &Context<'_>,
+        number: Option<i32>,
+    ) -> async_graphql::Result<i32> {
+        match number {
+            Some(number) => Ok(number),
+            None => Ok(self
+                .current(ctx)
+                .await?
+                .map(|version| version.number)
+                .unwrap_or(1)),
+        }
+    }
+}
+
+#[Object]
+impl Document {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// `terms_of_reference`, `work_plan`, `report`, `annual_report`, `expert_paper`,
+    /// `resolution`, `note` or `other`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The document symbol (e.g. `E/C.16/2024/7`), unique within the forum.
+    async fn symbol(&self) -> Option<&str> {
+        self.0.symbol.as_deref()
+    }
+    async fn original_language(&self) -> &str {
+        &self.0.original_language
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
+        Ok(loader(ctx)
+            .load_one(ForumId(self.0.forum_id))
+            .await?
+            .map(Forum))
+    }
+    /// `null` for a forum's own document.
+    async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WorkingGroup>> {
+        match self.0.group_id {
+            Some(id) => Ok(loader(ctx).load_one(GroupId(id)).await?.map(WorkingGroup)),
+            None => Ok(None),
+        }
+    }
+    async fn versions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<DocumentVersion>> {
+        let request = page_request(first, after)?;
+        let all = self.all_versions(ctx).await?;
+        Ok(connection(Page::of_slice(&all, request), DocumentVersion))
+    }
+    async fn version(
+        &self,
+        ctx: &Context<'_>,
+        number: i32,
+    ) -> async_graphql::Result<Option<DocumentVersion>> {
+        Ok(self
+            .all_versions(ctx)
+            .await?
+            .into_iter()
+            .find(|version| version.number == number)
+            .map(DocumentVersion))
+    }
+    /// The latest adopted version.
+    async fn current_version(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DocumentVersion>> {
+        Ok(self.current(ctx).await?.map(DocumentVersion))
+    }
+    /// Translations, of one version when `versionNumber` is given.
+    async fn translations(
+        &self,
+        ctx: &Context<'_>,
+        version_number: Option<i32>,
+    ) -> async_graphql::Result<Vec<Translation>> {
+        Ok(self
+            .all_translations(ctx)
+            .await?
+            .into_iter()
+            .filter(|translation| {
+                version_number.is_none_or(|number| translation.row.version_number == number)
+            })
+            .map(Translation)
+            .collect())
+    }
+    /// The forum's official languages with no published translation of the version (default:
+    /// the current one).
+    async fn missing_languages(
+        &self,
+        ctx: &Context<'_>,
+        version_number: Option<i32>,
+    ) -> async_graphql::Result<Vec<String>> {
+        let number = self.version_or_current(ctx, version_number).await?;
+        let translations = self.all_translations(ctx).await?;
+        translations::missing_languages(engine(ctx), &self.0, number, &translations)
+            .await
+            .gql()
+    }
+    /// The diff between two versions.
+    async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Diff> {
+        Ok(area::diff_versions(engine(ctx), self.0.id, from, to)
+            .await
+            .gql()?
+            .into())
+    }
+    /// The document's amendments the caller may see, optionally in one state.
+    async fn amendments(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<String>,
+    ) -> async_graphql::Result<Vec<Amendment>> {
+        let actor = actor(ctx)?;
+        let all = loader(ctx)
+            .load_one(AmendmentsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .filter(|amendment| amendments::readable_by(actor, amendment))
+            .filter(|amendment| {
+                state
+                    .as_ref()
+                    .is_none_or(|state| *state == amendment.instance.state)
+            })
+            .map(Amendment)
+            .collect())
+    }
+}
+
+pub struct DocumentVersion(pub document_version::Model);
+
+#[Object]
+impl DocumentVersion {
+    async fn number(&self) -> i32 {
+        self.0.number
+    }
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// `proposed`, `adopted` or `superseded`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.author_id {
+            Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    /// The amendment whose adoption created this version.
+    async fn amendment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Amendment>> {
+        match self.0.amendment_id {
+            Some(id) => Ok(loader(ctx).load_one(AmendmentId(id)).await?.map(Amendment)),
+            None => Ok(None),
+        }
+    }
+    /// The objections raised in the consultation that led to this version: its record.
+    async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AmendmentResponse>> {
+        let Some(id) = self.0.amendment_id else {
+            return Ok(Vec::new());
+        };
+        let responses = loader(ctx)
+            .load_one(ResponsesTo(id))
+            .await?
+            .unwrap_or_default();
+        Ok(responses
+            .into_iter()
+            .filter(|response| response.kind == "objection")
+            .map(AmendmentResponse)
+            .collect())
+    }
+}
+
+pub struct Translation(pub DomainTranslation);
+
+#[Object]
+impl Translation {
+    async fn id(&self) -> ID {
+        ID(self.0.row.id.to_string())
+    }
+    async fn version_number(&self) -> i32 {
+        self.0.row.version_number
+    }
+    async fn language(&self) -> &str {
+        &self.0.row.language
+    }
+    /// `requested`, `in_progress` or `published`.
+    async fn status(&self) -> &str {
+        &self.0.row.status
+    }
+    /// Whether a newer version of the document has been adopted since.
+    async fn outdated(&self) -> bool {
+        self.0.outdated
+    }
+    async fn text(&self) -> Option<&str> {
+        self.0.row.text.as_deref()
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.row.published_at
+    }
+    async fn requested_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.row.requested_by {
+            Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateDocumentInput {
+    /// The group the document belongs to; or `forumId` for a forum's own document.
+    pub group_id: Option<ID>,
+    pub forum_id: Option<ID>,
+    pub kind: String,
+    pub title: String,
+    pub symbol: Option<String>,
+    /// BCP-47 tag, e.g. `en`.
+    #[graphql(default = "en")]
+    pub original_language: String,
+    /// The text of version 1.
+    pub text: String,
+}
+
+#[derive(Default)]
+pub struct DocumentsQuery;
+
+#[Object]
+impl DocumentsQuery {
+    async fn document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
+        actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(Document(area::get_document(engine(ctx), id).await.gql()?))
+    }
+
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        group_id: Option<ID>,
+        forum_id: Option<ID>,
+        kind: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Document>> {
+        actor(ctx)?;
+        let filter = DocumentFilter {
+            forum_id: parse_ids("forumId", forum_id.as_ref())?,
+            group_id: parse_ids("groupId", group_id.as_ref())?,
+            kind,
+        };
+        let page = area::list_documents(engine(ctx), &filter, page_request(first, after)?)
+            .await
+            .gql()?;
+        Ok(connection(page, Document))
+    }
+}
+
+#[derive(Default)]
+pub struct DocumentsMutation;
+
+#[Object]
+impl DocumentsMutation {
+    /// Creates a document with its version 1 (the group's chair; a forum's own: forum coordinators).
+    async fn create_document(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateDocumentInput,
+    ) -> async_graphql::Result<Document> {
+        let actor = actor(ctx)?;
+        let document = area::create_document(
+            engine(ctx),
+            actor,
+            NewDocument {
+                forum_id: parse_ids("forumId", input.forum_id.as_ref())?,
+                group_id: parse_ids("groupId", input.group_id.as_ref())?,
+                kind: input.kind,
+                title: input.title,
+                symbol: input.symbol,
+                original_language: input.original_language,
+                text: input.text,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(Document(document))
+    }
+
+    /// Requests a translation of a version (default: the current one).
+    async fn request_translation(
+        &self,
+        ctx: &Context<'_>,
+        document_id: ID,
+        language: String,
+        version_number: Option<i32>,
+    ) -> async_graphql::Result<Translation> {
+        let actor = actor(ctx)?;
+        let document_id = parse_id("documentId", &document_id)?;
+        let translation = translations::request_translation(
+            engine(ctx),
+            actor,
+            document_id,
+            version_number,
+            &language,
+        )
+        .await
+        .gql()?;
+        Ok(Translation(translation))
+    }
+
+    /// Marks a requested translation as in progress.
+    async fn start_translation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Translation> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(Translation(
+            translations::start_translation(engine(ctx), actor, id)
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Publishes a translation's text.
+    async fn publish_translation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        text: String,
+    ) -> async_graphql::Result<Translation> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        Ok(Translation(
+            translations::publish_translation(engine(ctx), actor, id, &text)
+                .await
+                .gql()?,
+        ))
+    }
+}

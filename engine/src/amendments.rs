@@ -1,0 +1,726 @@
+//! Amendments: the chair's proposed changes to a document, run by the `amendment` workflow.
+//!
+//! The chair drafts the full proposed text against the current version, opens a consultation of
+//! the group's experts for a window no shorter than the forum allows, and adopts it once the
+//! window has closed; adoption creates the document's next version. While the window is open
+//! the experts comment, endorse or object; their responses stay on the record with the text
+//! revision they were about. If another amendment was adopted since this one's base, adoption
+//! is refused until the chair rebases.
+
+use crate::actor::{Acting, Actor, SubjectScope};
+use crate::db::begin_write;
+use crate::diff::{self, Diff};
+use crate::documents::{self, forum_of};
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::forums::ForumSettings;
+use crate::history::{self, NewEntry};
+use crate::pagination::{Page, PageRequest};
+use crate::subjects::SubjectInfo;
+use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
+use crate::workflow::TransitionDef;
+use crate::workflow::effects::{EffectContext, notify_role};
+use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
+use chrono::{DateTime, Days, Utc};
+use govflow_entities::{amendment, amendment_response, document_version, workflow_instance};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// An amendment with its workflow state.
+#[derive(Debug, Clone)]
+pub struct Amendment {
+    pub row: amendment::Model,
+    pub instance: workflow_instance::Model,
+    /// The zone its instants are shown in: its group's, else its forum's.
+    pub time_zone: TimeZone,
+}
+
+pub struct NewAmendment {
+    /// The group named as parent; must be the document's group when given.
+    pub group_id: Option<Uuid>,
+    pub document_id: Uuid,
+    pub title: Option<String>,
+    pub text: String,
+    pub reason: Option<String>,
+}
+
+pub struct AmendmentUpdate {
+    pub title: Option<String>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    Comment,
+    Endorsement,
+    Objection,
+}
+
+impl ResponseKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResponseKind::Comment => "comment",
+            ResponseKind::Endorsement => "endorsement",
+            ResponseKind::Objection => "objection",
+        }
+    }
+
+    fn operation(&self) -> &'static str {
+        match self {
+            ResponseKind::Comment => "comment_on_amendment",
+            ResponseKind::Endorsement => "endorse_amendment",
+            ResponseKind::Objection => "object_to_amendment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AmendmentFilter {
+    pub group_id: Option<Uuid>,
+    pub document_id: Option<Uuid>,
+    pub state: Option<String>,
+}
+
+fn scope_of(row: &amendment::Model) -> SubjectScope {
+    SubjectScope {
+        forum_id: Some(row.forum_id),
+        group_id: row.group_id,
+        ..SubjectScope::default()
+    }
+}
+
+/// Drafts are read only by the group's chair, experts and coordinators.
+fn may_read_drafts(actor: &Actor, scope: &SubjectScope) -> bool {
+    ["chair", "expert", "coordinator"]
+        .iter()
+        .any(|role| actor.holds(role, scope))
+}
+
+fn visible(actor: &Actor, amendment: &Amendment) -> bool {
+    amendment.instance.state != "draft" || may_read_drafts(actor, &scope_of(&amendment.row))
+}
+
+pub fn local(zone: TimeZone, instant: DateTime<Utc>) -> String {
+    format!(
+        "{} ({})",
+        instant
+            .with_timezone(&zone.tz())
+            .format("%Y-%m-%d %H:%M %:z"),
+        zone.name()
+    )
+}
+
+async fn row_in<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<amendment::Model> {
+    amendment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("amendment", id))
+}
+
+async fn zone_of<C: ConnectionTrait>(db: &C, row: &amendment::Model) -> EngineResult<TimeZone> {
+    let doc = documents::get_document_in(db, row.document_id).await?;
+    documents::zone_of(db, &doc).await
+}
+
+pub async fn subject_info<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<SubjectInfo> {
+    let row = row_in(db, id).await?;
+    let doc = documents::get_document_in(db, row.document_id).await?;
+    let zone = documents::zone_of(db, &doc).await?;
+    let forum = forum_of(db, row.forum_id).await?;
+    let group_name = match row.group_id {
+        Some(group_id) => crate::groups::get_row_in(db, group_id).await?.name,
+        None => forum.name.clone(),
+    };
+    Ok(SubjectInfo {
+        kind: "amendment".into(),
+        scope: scope_of(&row),
+        time_zone: zone,
+        fields: json!({
+            "id": row.id.to_string(),
+            "title": row.title,
+            "document_title": doc.title,
+            "document_kind": doc.kind.replace('_', " "),
+            "base_version": row.base_version,
+            "adopted_version": row.adopted_version,
+            "closes_at": row.closes_at.map(|at| local(zone, at)),
+            "group_name": group_name,
+        }),
+        forum: json!({ "id": forum.id.to_string(), "name": forum.name }),
+    })
+}
+
+/// The display zones of the groups and forums of many amendments, in two queries.
+async fn zones_of<C: ConnectionTrait>(
+    db: &C,
+    rows: &[amendment::Model],
+) -> EngineResult<HashMap<Uuid, TimeZone>> {
+    let group_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.group_id).collect();
+    let forum_ids: Vec<Uuid> = rows.iter().map(|row| row.forum_id).collect();
+    let mut zones = HashMap::new();
+    for group in govflow_entities::working_group::Entity::find()
+        .filter(govflow_entities::working_group::Column::Id.is_in(group_ids))
+        .all(db)
+        .await?
+    {
+        zones.insert(group.id, TimeZone::parse("timeZone", &group.time_zone)?);
+    }
+    for forum in govflow_entities::forum::Entity::find()
+        .filter(govflow_entities::forum::Column::Id.is_in(forum_ids))
+        .all(db)
+        .await?
+    {
+        zones.insert(forum.id, ForumSettings::of(&forum).zone());
+    }
+    Ok(zones)
+}
+
+async fn with_instances<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<amendment::Model>,
+) -> EngineResult<Vec<Amendment>> {
+    let zones = zones_of(db, &rows).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut instances: HashMap<Uuid, workflow_instance::Model> = workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|instance| (instance.subject_id, instance))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let instance = instances.remove(&row.id).ok_or_else(|| {
+                EngineError::Internal(format!("amendment {} has no workflow instance", row.id))
+            })?;
+            let time_zone = row
+                .group_id
+                .and_then(|group| zones.get(&group))
+                .or_else(|| zones.get(&row.forum_id))
+                .copied()
+                .unwrap_or_else(TimeZone::utc);
+            Ok(Amendment {
+                row,
+                instance,
+                time_zone,
+            })
+        })
+        .collect()
+}
+
+async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Amendment> {
+    let row = row_in(db, id).await?;
+    with_instances(db, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| EngineError::not_found("amendment", id))
+}
+
+/// An amendment as `actor` may see it: a draft the actor may not read does not exist for them.
+pub async fn get_amendment(engine: &Engine, actor: &Actor, id: Uuid) -> EngineResult<Amendment> {
+    let amendment = load(engine.db(), id).await?;
+    if visible(actor, &amendment) {
+        Ok(amendment)
+    } else {
+        Err(EngineError::not_found("amendment", id))
+    }
+}
+
+pub async fn list_amendments(
+    engine: &Engine,
+    actor: &Actor,
+    filter: &AmendmentFilter,
+    page: PageRequest,
+) -> EngineResult<Page<Amendment>> {
+    let mut condition = Condition::all();
+    if let Some(group_id) = filter.group_id {
+        condition = condition.add(amendment::Column::GroupId.eq(group_id));
+    }
+    if let Some(document_id) = filter.document_id {
+        condition = condition.add(amendment::Column::DocumentId.eq(document_id));
+    }
+    let rows = amendment::Entity::find()
+        .filter(condition)
+        .order_by_asc(amendment::Column::CreatedAt)
+        .order_by_asc(amendment::Column::Id)
+        .all(engine.db())
+        .await?;
+    let all: Vec<Amendment> = with_instances(engine.db(), rows)
+        .await?
+        .into_iter()
+        .filter(|amendment| visible(actor, amendment))
+        .filter(|amendment| {
+            filter
+                .state
+                .as_ref()
+                .is_none_or(|state| *state == amendment.instance.state)
+        })
+        .collect();
+    Ok(Page::of_slice(&all, page))
+}
+
+/// The amendments of many documents at once (for DataLoader); drafts are filtered by the caller.
+pub async fn of_documents(engine: &Engine, document_ids: &[Uuid]) -> EngineResult<Vec<Amendment>> {
+    let rows = amendment::Entity::find()
+        .filter(amendment::Column::DocumentId.is_in(document_ids.iter().copied()))
+        .order_by_asc(amendment::Column::CreatedAt)
+        .all(engine.db())
+        .await?;
+    with_instances(engine.db(), rows).await
+}
+
+pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
+    visible(actor, amendment)
+}
+
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Amendment>> {
+    let rows = amendment::Entity::find()
+        .filter(amendment::Column::Id.is_in(ids.iter().copied()))
+        .all(engine.db())
+        .await?;
+    with_instances(engine.db(), rows).await
+}
+
+/// The responses to many amendments at once, oldest first.
+pub async fn responses_of(
+    engine: &Engine,
+    amendment_ids: &[Uuid],
+) -> EngineResult<Vec<amendment_response::Model>> {
+    Ok(amendment_response::Entity::find()
+        .filter(amendment_response::Column::AmendmentId.is_in(amendment_ids.iter().copied()))
+        .order_by_asc(amendment_response::Column::CreatedAt)
+        .order_by_asc(amendment_response::Column::Id)
+        .all(engine.db())
+        .await?)
+}
+
+/// The amendment's proposed text against its base version.
+pub async fn diff_with_base(engine: &Engine, amendment: &Amendment) -> EngineResult<Diff> {
+    let base = documents::version_in(
+        engine.db(),
+        amendment.row.document_id,
+        amendment.row.base_version,
+    )
+    .await?;
+    Ok(diff::diff(
+        &base.text,
+        &amendment.row.text,
+        &format!("version {}", amendment.row.base_version),
+        "proposed",
+    ))
+}
+
+fn parse_title(raw: Option<&str>, document_title: &str) -> EngineResult<String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(format!("Amendment to {document_title}")),
+        Some(title) => Ok(RequiredText::parse("title", title, MAX_NAME_CHARS * 2)?.into_string()),
+    }
+}
+
+pub async fn create_amendment(
+    engine: &Engine,
+    actor: &Actor,
+    input: NewAmendment,
+) -> EngineResult<Amendment> {
+    let txn = begin_write(engine.db()).await?;
+    let doc = documents::get_document_in(&txn, input.document_id).await?;
+    if let Some(group_id) = input.group_id {
+        crate::groups::get_row_in(&txn, group_id).await?;
+        if doc.group_id != Some(group_id) {
+            return Err(EngineError::invalid(
+                "documentId",
+                "names a document of another group",
+            ));
+        }
+    }
+    let settings = ForumSettings::of(&forum_of(&txn, doc.forum_id).await?);
+    let text = documents::parse_text("text", &input.text, &settings)?;
+    let title = parse_title(input.title.as_deref(), &doc.title)?;
+    let acting = Acting::User(actor);
+    let creation = authorize_creation(
+        engine,
+        &txn,
+        acting,
+        CreationRequest {
+            subject_kind: "amendment",
+            transition: "create",
+            parent_scope: &documents::scope_of(&doc),
+            reason: input.reason.as_deref(),
+            input: &serde_json::Value::Null,
+        },
+    )
+    .await?;
+    let base = documents::current_version(&txn, doc.id).await?;
+    if base.text == text {
+        return Err(EngineError::invalid(
+            "text",
+            format!(
+                "is the same as version {}: an amendment must change something",
+                base.number
+            ),
+        ));
+    }
+    let now = engine.now();
+    let row = amendment::Model {
+        id: Uuid::now_v7(),
+        document_id: doc.id,
+        forum_id: doc.forum_id,
+        group_id: doc.group_id,
+        title,
+        base_version: base.number,
+        text,
+        text_revision: 1,
+        opened_at: None,
+        closes_at: None,
+        adopted_version: None,
+        created_by: Some(actor.user_id),
+        created_at: now,
+        updated_at: now,
+    };
+    amendment::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    create_subject(engine, &txn, acting, &creation, row.id).await?;
+    let amendment = load(&txn, row.id).await?;
+    txn.commit().await?;
+    Ok(amendment)
+}
+
+fn stale(instance: &workflow_instance::Model, expected: Option<i32>) -> EngineResult<()> {
+    match expected {
+        Some(expected) if expected != instance.version => Err(EngineError::StaleState(format!(
+            "the amendment is at version {}, not {expected}: reload it and try again",
+            instance.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub async fn update_amendment(
+    engine: &Engine,
+    actor: &Actor,
+    id: Uuid,
+    update: AmendmentUpdate,
+    expected_version: Option<i32>,
+) -> EngineResult<Amendment> {
+    let txn = begin_write(engine.db()).await?;
+    let current = load(&txn, id).await?;
+    if !visible(actor, &current) {
+        return Err(EngineError::not_found("amendment", id));
+    }
+    let doc = documents::get_document_in(&txn, current.row.document_id).await?;
+    let settings = ForumSettings::of(&forum_of(&txn, doc.forum_id).await?);
+    let text = update
+        .text
+        .as_deref()
+        .map(|text| documents::parse_text("text", text, &settings))
+        .transpose()?;
+    let title = update
+        .title
+        .as_deref()
+        .map(|title| {
+            RequiredText::parse("title", title, MAX_NAME_CHARS * 2).map(RequiredText::into_string)
+        })
+        .transpose()?;
+    if !actor.holds("chair", &scope_of(&current.row)) {
+        return Err(EngineError::Forbidden(
+            "editing an amendment needs the role chair".into(),
+        ));
+    }
+    stale(&current.instance, expected_version)?;
+    if current.instance.state != "draft" {
+        return Err(EngineError::InvalidTransition(format!(
+            "only a draft can be edited; this amendment is `{}` (rebase it to edit it again)",
+            current.instance.state
+        )));
+    }
+    let mut row = current.row.clone().into_active_model();
+    let mut changed = serde_json::Map::new();
+    if let Some(text) = text
+        && text != current.row.text
+    {
+        changed.insert("textRevision".into(), json!(current.row.text_revision + 1));
+        row.text = Set(text);
+        row.text_revision = Set(current.row.text_revision + 1);
+    }
+    if let Some(title) = title {
+        changed.insert("title".into(), json!(title));
+        row.title = Set(title);
+    }
+    row.updated_at = Set(engine.now());
+    let instance = record_edit(
+        engine,
+        &txn,
+        Acting::User(actor),
+        id,
+        "update_amendment",
+        expected_version,
+        serde_json::Value::Object(changed),
+    )
+    .await?;
+    let row = amendment::Entity::update(row).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(Amendment {
+        row,
+        instance,
+        time_zone: current.time_zone,
+    })
+}
+
+/// An expert's comment, endorsement or objection while the consultation is open.
+pub async fn respond(
+    engine: &Engine,
+    actor: &Actor,
+    id: Uuid,
+    kind: ResponseKind,
+    text: &str,
+) -> EngineResult<amendment_response::Model> {
+    let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
+    let txn = begin_write(engine.db()).await?;
+    let current = load(&txn, id).await?;
+    if !visible(actor, &current) {
+        return Err(EngineError::not_found("amendment", id));
+    }
+    let scope = scope_of(&current.row);
+    if !actor.holds("expert", &scope) {
+        return Err(EngineError::Forbidden(format!(
+            "a {} on an amendment needs the role expert of its group",
+            kind.as_str()
+        )));
+    }
+    let now = engine.now();
+    let zone = zone_of(&txn, &current.row).await?;
+    if current.instance.state != "in_consultation" {
+        return Err(EngineError::GuardFailed {
+            guard: "consultation_open".into(),
+            reason: format!(
+                "the amendment is `{}`, not under consultation",
+                current.instance.state
+            ),
+        });
+    }
+    if let Some(closes_at) = current.row.closes_at
+        && now >= closes_at
+    {
+        return Err(EngineError::GuardFailed {
+            guard: "consultation_open".into(),
+            reason: format!("the consultation closed at {}", local(zone, closes_at)),
+        });
+    }
+    let row = amendment_response::Model {
+        id: Uuid::now_v7(),
+        amendment_id: id,
+        author_id: actor.user_id,
+        kind: kind.as_str().to_owned(),
+        text: text.clone(),
+        text_revision: current.row.text_revision,
+        created_at: now,
+    };
+    amendment_response::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    let state = current.instance.state.clone();
+    let history_id = history::append(
+        &txn,
+        NewEntry {
+            subject_id: id,
+            subject_kind: "amendment",
+            transition: kind.operation(),
+            from_state: &state,
+            to_state: &state,
+            acting: Acting::User(actor),
+            reason: None,
+            definition_hash: Some(&current.instance.definition_hash),
+            detail: Some(json!({ "responseId": row.id.to_string(), "kind": kind.as_str() })),
+            at: now,
+        },
+    )
+    .await?;
+    if kind == ResponseKind::Objection {
+        let subject = subject_info(&txn, id).await?;
+        notify_role(
+            engine,
+            "chair",
+            "objection_filed",
+            &EffectContext {
+                txn: &txn,
+                subject_id: id,
+                subject: &subject,
+                transition: kind.operation(),
+                from_state: &state,
+                to_state: &state,
+                actor_name: &actor.name,
+                reason: Some(&text),
+                history_id,
+                at: now,
+            },
+            &mut BTreeSet::new(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(row)
+}
+
+fn closes_at_of(input: &serde_json::Value) -> EngineResult<DateTime<Utc>> {
+    let raw = input
+        .get("closesAt")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| EngineError::invalid("closesAt", "is required to open a consultation"))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| {
+            EngineError::invalid(
+                "closesAt",
+                format!("`{raw}` is not an RFC 3339 date-time with an offset"),
+            )
+        })
+}
+
+/// Parses what the amendment's transitions take, before any role check.
+pub async fn check_input(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    instance: &workflow_instance::Model,
+    transition: &TransitionDef,
+    subject: &SubjectInfo,
+    input: &serde_json::Value,
+) -> EngineResult<()> {
+    match transition.name.as_str() {
+        "open_consultation" => {
+            let closes_at = closes_at_of(input)?;
+            let row = row_in(txn, instance.subject_id).await?;
+            let settings = ForumSettings::of(&forum_of(txn, row.forum_id).await?);
+            let days = u64::try_from(settings.min_consultation_days).unwrap_or(0);
+            // Days are counted in the group's calendar and keep the wall time.
+            let zone = subject.time_zone.tz();
+            let earliest = engine
+                .now()
+                .with_timezone(&zone)
+                .checked_add_days(Days::new(days))
+                .map(|at| at.with_timezone(&Utc))
+                .unwrap_or_else(|| engine.now());
+            if closes_at < earliest {
+                return Err(EngineError::invalid(
+                    "closesAt",
+                    format!(
+                        "the consultation must stay open at least {days} days: it may close at {} at the earliest",
+                        local(subject.time_zone, earliest)
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        "rebase" => {
+            if let Some(text) = input.get("text").filter(|text| !text.is_null()) {
+                let text = text
+                    .as_str()
+                    .ok_or_else(|| EngineError::invalid("text", "must be a string"))?;
+                let row = row_in(txn, instance.subject_id).await?;
+                let settings = ForumSettings::of(&forum_of(txn, row.forum_id).await?);
+                documents::parse_text("text", text, &settings)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The amendment's own writes after its transitions.
+pub async fn after_transition(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    acting: Acting<'_>,
+    instance: &workflow_instance::Model,
+    transition: &TransitionDef,
+    input: &serde_json::Value,
+) -> EngineResult<()> {
+    let now = engine.now();
+    let row = row_in(txn, instance.subject_id).await?;
+    let mut update = row.clone().into_active_model();
+    update.updated_at = Set(now);
+    match transition.name.as_str() {
+        "open_consultation" => {
+            update.opened_at = Set(Some(now));
+            update.closes_at = Set(Some(closes_at_of(input)?));
+        }
+        "rebase" => {
+            let current = documents::current_version(txn, row.document_id).await?;
+            update.base_version = Set(current.number);
+            update.opened_at = Set(None);
+            update.closes_at = Set(None);
+            let new_text = input.get("text").and_then(serde_json::Value::as_str);
+            if let Some(text) = new_text.filter(|text| *text != row.text) {
+                update.text = Set(text.to_owned());
+                update.text_revision = Set(row.text_revision + 1);
+            }
+        }
+        "adopt" => {
+            let current = documents::current_version(txn, row.document_id).await?;
+            let number = current.number + 1;
+            document_version::Entity::update_many()
+                .col_expr(document_version::Column::Status, Expr::value("superseded"))
+                .filter(document_version::Column::DocumentId.eq(row.document_id))
+                .filter(document_version::Column::Status.eq("adopted"))
+                .exec(txn)
+                .await?;
+            documents::insert_version(
+                txn,
+                row.document_id,
+                number,
+                row.text.clone(),
+                "adopted",
+                acting.user_id(),
+                Some(row.id),
+                now,
+            )
+            .await?;
+            update.adopted_version = Set(Some(number));
+        }
+        _ => {}
+    }
+    amendment::Entity::update(update).exec(txn).await?;
+    Ok(())
+}
+
+/// The guard `consultation_closed`: adoption waits for the window to close.
+pub async fn consultation_closed(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
+    let row = row_in(txn, id).await?;
+    let zone = zone_of(txn, &row).await?;
+    match row.closes_at {
+        Some(closes_at) if now >= closes_at => Ok(()),
+        Some(closes_at) => Err(EngineError::GuardFailed {
+            guard: "consultation_closed".into(),
+            reason: format!(
+                "the consultation is open until {}; adopt after it closes",
+                local(zone, closes_at)
+            ),
+        }),
+        None => Err(EngineError::GuardFailed {
+            guard: "consultation_closed".into(),
+            reason: "no consultation window was set".into(),
+        }),
+    }
+}
+
+/// The guard `base_is_current`: the amendment was written against the current version.
+pub async fn base_is_current(txn: &DatabaseTransaction, id: Uuid) -> EngineResult<()> {
+    let row = row_in(txn, id).await?;
+    let current = documents::current_version(txn, row.document_id).await?;
+    if current.number == row.base_version {
+        Ok(())
+    } else {
+        Err(EngineError::Conflict(format!(
+            "version {} of the document was adopted since this amendment's base (version {}): rebase the amendment first",
+            current.number, row.base_version
+        )))
+    }
+}

@@ -1,0 +1,386 @@
+//! Documents of a group or a forum (terms of reference, work plans, reports, expert papers,
+//! resolutions) and their numbered, immutable versions. A document's text changes only by an
+//! amendment whose adoption creates the next version; any two versions can be diffed.
+
+use crate::actor::{Acting, Actor, SubjectScope};
+use crate::db::begin_write;
+use crate::diff::{self, Diff};
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::forums::ForumSettings;
+use crate::history::{self, NewEntry};
+use crate::pagination::{Page, PageRequest};
+use crate::types::{LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
+use crate::workflow::guards::{self, GuardContext};
+use govflow_entities::{document, document_version, forum, working_group};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The kinds of document a forum keeps.
+pub const DOCUMENT_KINDS: [&str; 8] = [
+    "terms_of_reference",
+    "work_plan",
+    "report",
+    "annual_report",
+    "expert_paper",
+    "resolution",
+    "note",
+    "other",
+];
+
+pub struct NewDocument {
+    /// The forum of a forum's own document; for a group's document, the group's forum (optional).
+    pub forum_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub kind: String,
+    pub title: String,
+    pub symbol: Option<String>,
+    pub original_language: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFilter {
+    pub forum_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub kind: Option<String>,
+}
+
+pub fn scope_of(doc: &document::Model) -> SubjectScope {
+    SubjectScope {
+        forum_id: Some(doc.forum_id),
+        group_id: doc.group_id,
+        ..SubjectScope::default()
+    }
+}
+
+/// Parses a document text: not blank, and within the forum's size limit.
+pub fn parse_text(field: &str, text: &str, settings: &ForumSettings) -> EngineResult<String> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    let limit = usize::try_from(settings.max_document_bytes).unwrap_or(usize::MAX);
+    if text.len() > limit {
+        return Err(EngineError::invalid(
+            field,
+            format!(
+                "is {} bytes long; the forum allows at most {limit}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_kind(raw: &str) -> EngineResult<String> {
+    if DOCUMENT_KINDS.contains(&raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(EngineError::invalid(
+            "kind",
+            format!("`{raw}` is not one of {}", DOCUMENT_KINDS.join(", ")),
+        ))
+    }
+}
+
+fn parse_symbol(raw: Option<&str>) -> EngineResult<Option<String>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(symbol) if symbol.len() <= 100 && !symbol.chars().any(char::is_whitespace) => {
+            Ok(Some(symbol.to_owned()))
+        }
+        Some(symbol) => Err(EngineError::invalid(
+            "symbol",
+            format!(
+                "`{symbol}` must be at most 100 characters without spaces (e.g. E/C.16/2024/7)"
+            ),
+        )),
+    }
+}
+
+pub async fn forum_of<C: ConnectionTrait>(db: &C, forum_id: Uuid) -> EngineResult<forum::Model> {
+    forum::Entity::find_by_id(forum_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("forum", forum_id))
+}
+
+/// The zone a document's dates are shown in: its group's, else its forum's.
+pub async fn zone_of<C: ConnectionTrait>(db: &C, doc: &document::Model) -> EngineResult<TimeZone> {
+    if let Some(group_id) = doc.group_id
+        && let Some(group) = working_group::Entity::find_by_id(group_id).one(db).await?
+    {
+        return TimeZone::parse("timeZone", &group.time_zone);
+    }
+    Ok(ForumSettings::of(&forum_of(db, doc.forum_id).await?).zone())
+}
+
+pub async fn create_document(
+    engine: &Engine,
+    actor: &Actor,
+    input: NewDocument,
+) -> EngineResult<document::Model> {
+    let kind = parse_kind(input.kind.trim())?;
+    let title = RequiredText::parse("title", &input.title, MAX_NAME_CHARS * 2)?.into_string();
+    let symbol = parse_symbol(input.symbol.as_deref())?;
+    let language = LanguageTag::parse("originalLanguage", input.original_language.trim())?;
+    let txn = begin_write(engine.db()).await?;
+    let (forum_id, group_id) = match (input.group_id, input.forum_id) {
+        (Some(group_id), forum_id) => {
+            let group = working_group::Entity::find_by_id(group_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| EngineError::not_found("working group", group_id))?;
+            if forum_id.is_some_and(|forum_id| forum_id != group.forum_id) {
+                return Err(EngineError::invalid("forumId", "is not the group's forum"));
+            }
+            (group.forum_id, Some(group_id))
+        }
+        (None, Some(forum_id)) => (forum_of(&txn, forum_id).await?.id, None),
+        (None, None) => {
+            return Err(EngineError::invalid(
+                "groupId",
+                "give a groupId or a forumId",
+            ));
+        }
+    };
+    let forum = forum_of(&txn, forum_id).await?;
+    let settings = ForumSettings::of(&forum);
+    let text = parse_text("text", &input.text, &settings)?;
+    let scope = SubjectScope {
+        forum_id: Some(forum_id),
+        group_id,
+        ..SubjectScope::default()
+    };
+    if !actor.holds("chair", &scope) {
+        return Err(EngineError::Forbidden(
+            "creating a document needs the role chair of the group (a forum's own documents: forum_coordinator)".into(),
+        ));
+    }
+    if group_id.is_some() {
+        guards::check_all(
+            &["group_active".to_owned()],
+            &GuardContext {
+                txn: &txn,
+                subject_kind: "document",
+                subject_id: None,
+                scope: &scope,
+                acting: Acting::User(actor),
+                now: engine.now(),
+                input: &serde_json::Value::Null,
+            },
+        )
+        .await?;
+    }
+    if let Some(symbol) = &symbol {
+        let taken = document::Entity::find()
+            .filter(document::Column::ForumId.eq(forum_id))
+            .filter(document::Column::Symbol.eq(symbol.clone()))
+            .count(&txn)
+            .await?
+            > 0;
+        if taken {
+            return Err(EngineError::Conflict(format!(
+                "the forum already has a document with symbol `{symbol}`"
+            )));
+        }
+    }
+    if kind == "terms_of_reference"
+        && let Some(group_id) = group_id
+    {
+        let existing = document::Entity::find()
+            .filter(document::Column::GroupId.eq(group_id))
+            .filter(document::Column::Kind.eq("terms_of_reference"))
+            .count(&txn)
+            .await?;
+        if existing > 0 {
+            return Err(EngineError::Conflict(
+                "the group already has terms of reference: amend them instead".into(),
+            ));
+        }
+    }
+    let now = engine.now();
+    let row = document::Model {
+        id: Uuid::now_v7(),
+        forum_id,
+        group_id,
+        kind,
+        title,
+        symbol,
+        original_language: language.as_str().to_owned(),
+        created_by: Some(actor.user_id),
+        created_at: now,
+        updated_at: now,
+    };
+    document::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    insert_version(
+        &txn,
+        row.id,
+        1,
+        text,
+        "adopted",
+        Some(actor.user_id),
+        None,
+        now,
+    )
+    .await?;
+    history::append(
+        &txn,
+        NewEntry {
+            subject_id: row.id,
+            subject_kind: "document",
+            transition: "create_document",
+            from_state: "",
+            to_state: "",
+            acting: Acting::User(actor),
+            reason: None,
+            definition_hash: None,
+            detail: Some(json!({ "kind": row.kind, "title": row.title, "version": 1 })),
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_version(
+    txn: &DatabaseTransaction,
+    document_id: Uuid,
+    number: i32,
+    text: String,
+    status: &str,
+    author_id: Option<Uuid>,
+    amendment_id: Option<Uuid>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<document_version::Model> {
+    let row = document_version::Model {
+        id: Uuid::now_v7(),
+        document_id,
+        number,
+        text,
+        status: status.to_owned(),
+        author_id,
+        amendment_id,
+        created_at: at,
+    };
+    document_version::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    Ok(row)
+}
+
+pub async fn get_document_in<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> EngineResult<document::Model> {
+    document::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::not_found("document", id))
+}
+
+pub async fn get_document(engine: &Engine, id: Uuid) -> EngineResult<document::Model> {
+    get_document_in(engine.db(), id).await
+}
+
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<document::Model>> {
+    Ok(document::Entity::find()
+        .filter(document::Column::Id.is_in(ids.iter().copied()))
+        .all(engine.db())
+        .await?)
+}
+
+pub async fn list_documents(
+    engine: &Engine,
+    filter: &DocumentFilter,
+    page: PageRequest,
+) -> EngineResult<Page<document::Model>> {
+    let mut condition = Condition::all();
+    if let Some(forum_id) = filter.forum_id {
+        condition = condition.add(document::Column::ForumId.eq(forum_id));
+    }
+    if let Some(group_id) = filter.group_id {
+        condition = condition.add(document::Column::GroupId.eq(group_id));
+    }
+    if let Some(kind) = &filter.kind {
+        condition = condition.add(document::Column::Kind.eq(kind.clone()));
+    }
+    let query = document::Entity::find()
+        .filter(condition)
+        .order_by_asc(document::Column::Title)
+        .order_by_asc(document::Column::Id);
+    let total = query.clone().count(engine.db()).await?;
+    let items = query
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(engine.db())
+        .await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// The versions of many documents at once (for DataLoader), by number.
+pub async fn versions_of(
+    engine: &Engine,
+    document_ids: &[Uuid],
+) -> EngineResult<Vec<document_version::Model>> {
+    Ok(document_version::Entity::find()
+        .filter(document_version::Column::DocumentId.is_in(document_ids.iter().copied()))
+        .order_by_asc(document_version::Column::Number)
+        .all(engine.db())
+        .await?)
+}
+
+pub async fn version_in<C: ConnectionTrait>(
+    db: &C,
+    document_id: Uuid,
+    number: i32,
+) -> EngineResult<document_version::Model> {
+    document_version::Entity::find()
+        .filter(document_version::Column::DocumentId.eq(document_id))
+        .filter(document_version::Column::Number.eq(number))
+        .one(db)
+        .await?
+        .ok_or_else(|| EngineError::NotFound(format!("the document has no version {number}")))
+}
+
+/// The latest adopted version: the document's current text.
+pub async fn current_version<C: ConnectionTrait>(
+    db: &C,
+    document_id: Uuid,
+) -> EngineResult<document_version::Model> {
+    document_version::Entity::find()
+        .filter(document_version::Column::DocumentId.eq(document_id))
+        .filter(document_version::Column::Status.eq("adopted"))
+        .order_by_desc(document_version::Column::Number)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            EngineError::NotFound(format!("document {document_id} has no adopted version"))
+        })
+}
+
+/// The diff between two versions of a document.
+pub async fn diff_versions(
+    engine: &Engine,
+    document_id: Uuid,
+    from: i32,
+    to: i32,
+) -> EngineResult<Diff> {
+    get_document(engine, document_id).await?;
+    let old = version_in(engine.db(), document_id, from).await?;
+    let new = version_in(engine.db(), document_id, to).await?;
+    Ok(diff::diff(
+        &old.text,
+        &new.text,
+        &format!("version {from}"),
+        &format!("version {to}"),
+    ))
+}
