@@ -267,13 +267,16 @@ fn finish(mut response: Response) -> axum::response::Response {
         {
             request_error = true;
             "QUERY_TOO_COMPLEX"
-        } else if error.path.is_empty() {
-            request_error = true;
-            "BAD_REQUEST"
         } else if error.message.starts_with("Failed to parse")
             || error.message.starts_with("Invalid value")
         {
+            // A value that does not parse as its type (an id, a date-time without an offset):
+            // the caller's input, named in the message.
+            request_error = error.path.is_empty();
             "INVALID_INPUT"
+        } else if error.path.is_empty() {
+            request_error = true;
+            "BAD_REQUEST"
         } else {
             "INTERNAL"
         };

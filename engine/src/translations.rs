@@ -245,13 +245,12 @@ pub async fn of_documents(
 }
 
 /// The forum's official languages a version has no published translation in (nor is written in).
-pub async fn missing_languages(
-    engine: &Engine,
+pub fn missing_languages(
+    settings: &ForumSettings,
     doc: &document::Model,
     version_number: i32,
     translations: &[Translation],
-) -> EngineResult<Vec<String>> {
-    let settings = ForumSettings::of(&forum_of(engine.db(), doc.forum_id).await?);
+) -> Vec<String> {
     let published: BTreeSet<String> = translations
         .iter()
         .filter(|translation| {
@@ -260,10 +259,11 @@ pub async fn missing_languages(
         })
         .map(|translation| translation.row.language.to_lowercase())
         .collect();
-    Ok(settings
+    settings
         .official_languages
-        .into_iter()
+        .iter()
         .filter(|language| !language.eq_ignore_ascii_case(&doc.original_language))
         .filter(|language| !published.contains(&language.to_lowercase()))
-        .collect())
+        .cloned()
+        .collect()
 }

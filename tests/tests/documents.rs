@@ -193,13 +193,25 @@ async fn the_chair_amends_the_work_plan_after_consulting_the_experts() {
         response["data"]["openConsultation"]["closesAt"], "2026-03-16T09:00:00+09:00",
         "shown in the group's zone"
     );
-    let invited: Vec<String> = story
-        .mail("consultation_opened")
-        .await
-        .into_iter()
-        .map(|m| m.0)
-        .collect();
-    assert_eq!(invited, vec!["expert@ee.example", "expert@uy.example"]);
+    let invited = story.mail("consultation_opened").await;
+    let recipients: Vec<&str> = invited.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(recipients, vec!["expert@ee.example", "expert@uy.example"]);
+    let body = &invited[0].2;
+    assert!(
+        body.contains("until 2026-03-16 09:00 +09:00 (Asia/Seoul)"),
+        "{body}"
+    );
+    assert!(body.contains("Dear Expert Tamm"), "{body}");
+
+    // A closing instant without an offset is not an instant.
+    let response = app
+        .gql(
+            "mutation($id: ID!) { openConsultation(id: $id, closesAt: \"2026-04-01T09:00:00\") { state } }",
+            json!({ "id": amendment }),
+            Some(&story.chair),
+        )
+        .await;
+    assert_eq!(error_code(&response), "INVALID_INPUT", "{response}");
 
     let endorsed = story
         .respond(
@@ -703,6 +715,15 @@ async fn bad_document_input_is_refused_and_nothing_is_written() {
         "CONFLICT",
         "duplicate symbol: {response}"
     );
+    let terms = json!({ "kind": "terms_of_reference", "symbol": null });
+    app.ok(create, input(terms), &story.chair).await;
+    let second = json!({ "kind": "terms_of_reference", "symbol": null, "title": "Second" });
+    let response = app.gql(create, input(second), Some(&story.chair)).await;
+    assert_eq!(
+        error_code(&response),
+        "CONFLICT",
+        "one terms of reference: {response}"
+    );
 
     // An amendment naming a document of another group.
     let other_group = app.group(&story.forum, "Data Governance").await;
@@ -726,8 +747,8 @@ async fn bad_document_input_is_refused_and_nothing_is_written() {
         )
         .await;
     assert_eq!(
-        data["here"]["totalCount"], 2,
-        "the work plan and the one valid paper"
+        data["here"]["totalCount"], 3,
+        "the work plan, the valid paper and the terms of reference"
     );
     assert_eq!(data["there"]["totalCount"], 0);
 }

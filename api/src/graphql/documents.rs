@@ -3,7 +3,7 @@
 use crate::graphql::amendments::{Amendment, AmendmentResponse};
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::diff::Diff;
-use crate::graphql::errors::EngineResultExt;
+use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::forums::Forum;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{
@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use govflow_engine::amendments;
 use govflow_engine::documents::{self as area, DocumentFilter, NewDocument};
 use govflow_engine::entities::{document, document_version};
+use govflow_engine::forums::ForumSettings;
 use govflow_engine::pagination::Page;
 use govflow_engine::translations::{self, Translation as DomainTranslation};
 
@@ -160,9 +161,16 @@ impl Document {
     ) -> async_graphql::Result<Vec<String>> {
         let number = self.version_or_current(ctx, version_number).await?;
         let translations = self.all_translations(ctx).await?;
-        translations::missing_languages(engine(ctx), &self.0, number, &translations)
-            .await
-            .gql()
+        let forum = loader(ctx)
+            .load_one(ForumId(self.0.forum_id))
+            .await?
+            .ok_or_else(|| coded("NOT_FOUND", "the document's forum no longer exists"))?;
+        Ok(translations::missing_languages(
+            &ForumSettings::of(&forum),
+            &self.0,
+            number,
+            &translations,
+        ))
     }
     /// The diff between two versions.
     async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Diff> {
