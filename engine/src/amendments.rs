@@ -16,11 +16,13 @@ use crate::error::{EngineError, EngineResult};
 use crate::forums::ForumSettings;
 use crate::history::{self, NewEntry};
 use crate::pagination::{Page, PageRequest};
-use crate::subjects::SubjectInfo;
+use crate::subjects::{self, SubjectInfo};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
 use crate::workflow::TransitionDef;
 use crate::workflow::effects::{EffectContext, notify_role};
-use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
+use crate::workflow::executor::{
+    CreationRequest, authorize_creation, check_expected_version, create_subject, record_edit,
+};
 use chrono::{DateTime, Days, Utc};
 use govflow_entities::{amendment, amendment_response, document_version, workflow_instance};
 use sea_orm::{
@@ -185,18 +187,10 @@ async fn with_instances<C: ConnectionTrait>(
 ) -> EngineResult<Vec<Amendment>> {
     let zones = zones_of(db, &rows).await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut instances: HashMap<Uuid, workflow_instance::Model> = workflow_instance::Entity::find()
-        .filter(workflow_instance::Column::SubjectId.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|instance| (instance.subject_id, instance))
-        .collect();
+    let mut instances = subjects::instances_of(db, ids).await?;
     rows.into_iter()
         .map(|row| {
-            let instance = instances.remove(&row.id).ok_or_else(|| {
-                EngineError::Internal(format!("amendment {} has no workflow instance", row.id))
-            })?;
+            let instance = subjects::take_instance(&mut instances, row.id)?;
             let time_zone = row
                 .group_id
                 .and_then(|group| zones.get(&group))
@@ -390,16 +384,6 @@ pub async fn create_amendment(
     Ok(amendment)
 }
 
-fn stale(instance: &workflow_instance::Model, expected: Option<i32>) -> EngineResult<()> {
-    match expected {
-        Some(expected) if expected != instance.version => Err(EngineError::StaleState(format!(
-            "the amendment is at version {}, not {expected}: reload it and try again",
-            instance.version
-        ))),
-        _ => Ok(()),
-    }
-}
-
 pub async fn update_amendment(
     engine: &Engine,
     actor: &Actor,
@@ -419,19 +403,13 @@ pub async fn update_amendment(
         .as_deref()
         .map(|text| documents::parse_text("text", text, &settings))
         .transpose()?;
-    let title = update
-        .title
-        .as_deref()
-        .map(|title| {
-            RequiredText::parse("title", title, MAX_NAME_CHARS * 2).map(RequiredText::into_string)
-        })
-        .transpose()?;
+    let title = RequiredText::parse_optional("title", update.title.as_deref(), MAX_NAME_CHARS * 2)?;
     if !actor.holds("chair", &scope_of(&current.row)) {
         return Err(EngineError::Forbidden(
             "editing an amendment needs the role chair".into(),
         ));
     }
-    stale(&current.instance, expected_version)?;
+    check_expected_version(&current.instance, expected_version)?;
     if current.instance.state != "draft" {
         return Err(EngineError::InvalidTransition(format!(
             "only a draft can be edited; this amendment is `{}` (rebase it to edit it again)",

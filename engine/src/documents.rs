@@ -8,7 +8,7 @@ use crate::diff::{self, Diff};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::forums::ForumSettings;
-use crate::history::{self, NewEntry};
+use crate::history;
 use crate::pagination::{Page, PageRequest};
 use crate::types::{LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
 use crate::workflow::guards::{self, GuardContext};
@@ -230,20 +230,14 @@ pub async fn create_document(
         now,
     )
     .await?;
-    history::append(
+    history::record_write(
         &txn,
-        NewEntry {
-            subject_id: row.id,
-            subject_kind: "document",
-            transition: "create_document",
-            from_state: "",
-            to_state: "",
-            acting: Acting::User(actor),
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({ "kind": row.kind, "title": row.title, "version": 1 })),
-            at: now,
-        },
+        row.id,
+        "document",
+        "create_document",
+        Acting::User(actor),
+        json!({ "kind": row.kind, "title": row.title, "version": 1 }),
+        now,
     )
     .await?;
     txn.commit().await?;

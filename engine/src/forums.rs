@@ -6,7 +6,7 @@ use crate::actor::{Actor, SubjectScope};
 use crate::db::begin_write;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
-use crate::history::{self, NewEntry};
+use crate::history;
 use crate::pagination::{Page, PageRequest};
 use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
 use govflow_entities::forum;
@@ -213,20 +213,14 @@ pub async fn create_forum(
     forum::Entity::insert(forum::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
         .await?;
-    history::append(
+    history::record_write(
         &txn,
-        NewEntry {
-            subject_id: row.id,
-            subject_kind: "forum",
-            transition: "create_forum",
-            from_state: "",
-            to_state: "",
-            acting: Acting::User(actor),
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({ "name": row.name })),
-            at: now,
-        },
+        row.id,
+        "forum",
+        "create_forum",
+        Acting::User(actor),
+        json!({ "name": row.name }),
+        now,
     )
     .await?;
     txn.commit().await?;
@@ -240,13 +234,7 @@ pub async fn update_forum(
     update: ForumUpdate,
     expected_version: Option<i32>,
 ) -> EngineResult<forum::Model> {
-    let name = update
-        .name
-        .as_deref()
-        .map(|name| {
-            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
-        })
-        .transpose()?;
+    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let txn = begin_write(engine.db()).await?;
     let current = get_forum_in(&txn, forum_id).await?;
     if !actor.holds("forum_coordinator", &forum_scope(forum_id)) {
@@ -292,20 +280,14 @@ pub async fn update_forum(
             "another writer changed the forum first: reload it and try again".into(),
         ));
     }
-    history::append(
+    history::record_write(
         &txn,
-        NewEntry {
-            subject_id: forum_id,
-            subject_kind: "forum",
-            transition: "update_forum",
-            from_state: "",
-            to_state: "",
-            acting: Acting::User(actor),
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({ "name": name, "settings": settings })),
-            at: now,
-        },
+        forum_id,
+        "forum",
+        "update_forum",
+        Acting::User(actor),
+        json!({ "name": name, "settings": settings }),
+        now,
     )
     .await?;
     txn.commit().await?;

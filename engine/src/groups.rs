@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::forums::{ForumSettings, forum_scope};
 use crate::pagination::{Page, PageRequest};
+use crate::subjects;
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
 use chrono::{DateTime, Utc};
@@ -17,7 +18,6 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
 };
 use serde_json::json;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A working group with its workflow state.
@@ -163,20 +163,8 @@ pub async fn update_group(
     update: GroupUpdate,
     expected_version: Option<i32>,
 ) -> EngineResult<Group> {
-    let name = update
-        .name
-        .as_deref()
-        .map(|name| {
-            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
-        })
-        .transpose()?;
-    let theme = update
-        .theme
-        .as_deref()
-        .map(|theme| {
-            RequiredText::parse("theme", theme, MAX_TEXT_CHARS).map(RequiredText::into_string)
-        })
-        .transpose()?;
+    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
+    let theme = RequiredText::parse_optional("theme", update.theme.as_deref(), MAX_TEXT_CHARS)?;
     let zone = update
         .time_zone
         .as_deref()
@@ -246,18 +234,10 @@ async fn with_instances<C: ConnectionTrait>(
     rows: Vec<working_group::Model>,
 ) -> EngineResult<Vec<Group>> {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut instances: HashMap<Uuid, workflow_instance::Model> = workflow_instance::Entity::find()
-        .filter(workflow_instance::Column::SubjectId.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|instance| (instance.subject_id, instance))
-        .collect();
+    let mut instances = subjects::instances_of(db, ids).await?;
     rows.into_iter()
         .map(|row| {
-            let instance = instances.remove(&row.id).ok_or_else(|| {
-                EngineError::Internal(format!("group {} has no workflow instance", row.id))
-            })?;
+            let instance = subjects::take_instance(&mut instances, row.id)?;
             Ok(Group { row, instance })
         })
         .collect()

@@ -48,6 +48,35 @@ pub async fn append<C: ConnectionTrait>(db: &C, entry: NewEntry<'_>) -> EngineRe
     Ok(id)
 }
 
+/// Appends the row of a write to a record that is not a workflow subject (a forum, a user, a
+/// document): it has no states and runs under no definition.
+pub async fn record_write<C: ConnectionTrait>(
+    db: &C,
+    subject_id: Uuid,
+    subject_kind: &str,
+    operation: &str,
+    acting: Acting<'_>,
+    detail: serde_json::Value,
+    at: DateTime<Utc>,
+) -> EngineResult<Uuid> {
+    append(
+        db,
+        NewEntry {
+            subject_id,
+            subject_kind,
+            transition: operation,
+            from_state: "",
+            to_state: "",
+            acting,
+            reason: None,
+            definition_hash: None,
+            detail: Some(detail),
+            at,
+        },
+    )
+    .await
+}
+
 /// A subject's history, oldest first.
 pub async fn of_subject<C: ConnectionTrait>(
     db: &C,

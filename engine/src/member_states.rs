@@ -5,7 +5,7 @@ use crate::db::begin_write;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::forums::forum_scope;
-use crate::history::{self, NewEntry};
+use crate::history;
 use crate::types::{MAX_NAME_CHARS, RequiredText};
 use govflow_entities::{forum, member_state};
 use sea_orm::{
@@ -123,13 +123,7 @@ pub async fn update_member_state(
     id: Uuid,
     update: MemberStateUpdate,
 ) -> EngineResult<member_state::Model> {
-    let name = update
-        .name
-        .as_deref()
-        .map(|name| {
-            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
-        })
-        .transpose()?;
+    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let code = update.code.as_deref().map(parse_code).transpose()?;
     let txn = begin_write(engine.db()).await?;
     let current = member_state::Entity::find_by_id(id)
@@ -161,20 +155,14 @@ async fn record<C: ConnectionTrait>(
     operation: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<()> {
-    history::append(
+    history::record_write(
         db,
-        NewEntry {
-            subject_id: row.id,
-            subject_kind: "member_state",
-            transition: operation,
-            from_state: "",
-            to_state: "",
-            acting: Acting::User(actor),
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({ "name": row.name, "code": row.code, "isMember": row.is_member })),
-            at,
-        },
+        row.id,
+        "member_state",
+        operation,
+        Acting::User(actor),
+        json!({ "name": row.name, "code": row.code, "isMember": row.is_member }),
+        at,
     )
     .await?;
     Ok(())

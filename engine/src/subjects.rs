@@ -10,6 +10,7 @@ use crate::workflow::TransitionDef;
 use govflow_entities::{forum, workflow_instance, working_group};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,30 @@ pub async fn instance_of<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or_else(|| EngineError::not_found("workflow subject", subject_id))
+}
+
+/// The workflow instances of many subjects, by subject id: one query for a page of subjects.
+pub async fn instances_of<C: ConnectionTrait>(
+    db: &C,
+    subject_ids: Vec<Uuid>,
+) -> EngineResult<HashMap<Uuid, workflow_instance::Model>> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.is_in(subject_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|instance| (instance.subject_id, instance))
+        .collect())
+}
+
+/// Takes the instance of `subject_id` out of a map from [`instances_of`].
+pub fn take_instance(
+    instances: &mut HashMap<Uuid, workflow_instance::Model>,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    instances.remove(&subject_id).ok_or_else(|| {
+        EngineError::Internal(format!("subject {subject_id} has no workflow instance"))
+    })
 }
 
 pub async fn state_of<C: ConnectionTrait>(db: &C, subject_id: Uuid) -> EngineResult<String> {

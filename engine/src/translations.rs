@@ -8,7 +8,7 @@ use crate::documents::{self, forum_of};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::forums::ForumSettings;
-use crate::history::{self, NewEntry};
+use crate::history;
 use crate::types::LanguageTag;
 use govflow_entities::{document, translation};
 use sea_orm::{
@@ -44,25 +44,19 @@ async fn record(
     operation: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<()> {
-    history::append(
+    history::record_write(
         txn,
-        NewEntry {
-            subject_id: row.document_id,
-            subject_kind: "document",
-            transition: operation,
-            from_state: "",
-            to_state: "",
-            acting: Acting::User(actor),
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({
-                "translationId": row.id.to_string(),
-                "version": row.version_number,
-                "language": row.language,
-                "status": row.status,
-            })),
-            at,
-        },
+        row.document_id,
+        "document",
+        operation,
+        Acting::User(actor),
+        json!({
+            "translationId": row.id.to_string(),
+            "version": row.version_number,
+            "language": row.language,
+            "status": row.status,
+        }),
+        at,
     )
     .await?;
     Ok(())

@@ -138,6 +138,16 @@ impl RequiredText {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// Parses a field that may be absent (an edit that leaves it as it is).
+    pub fn parse_optional(
+        field: &str,
+        raw: Option<&str>,
+        max_chars: usize,
+    ) -> Result<Option<String>, EngineError> {
+        raw.map(|raw| RequiredText::parse(field, raw, max_chars).map(RequiredText::into_string))
+            .transpose()
+    }
 }
 
 /// Names of forums, groups, member states and people.

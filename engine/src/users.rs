@@ -5,7 +5,7 @@ use crate::actor::{Acting, Actor};
 use crate::db::begin_write;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
-use crate::history::{self, NewEntry};
+use crate::history;
 use crate::pagination::{Page, PageRequest};
 use crate::types::{EmailAddress, MAX_NAME_CHARS, RequiredText};
 use govflow_entities::{app_user, user_identity};
@@ -135,13 +135,7 @@ pub async fn update_user(
         .as_deref()
         .map(|email| EmailAddress::parse("email", email))
         .transpose()?;
-    let name = update
-        .name
-        .as_deref()
-        .map(|name| {
-            RequiredText::parse("name", name, MAX_NAME_CHARS).map(RequiredText::into_string)
-        })
-        .transpose()?;
+    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let txn = begin_write(engine.db()).await?;
     let current = app_user::Entity::find_by_id(user_id)
         .one(&txn)
@@ -186,22 +180,8 @@ async fn record<C: ConnectionTrait>(
     operation: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<()> {
-    history::append(
-        db,
-        NewEntry {
-            subject_id: row.id,
-            subject_kind: "user",
-            transition: operation,
-            from_state: "",
-            to_state: "",
-            acting,
-            reason: None,
-            definition_hash: None,
-            detail: Some(json!({ "email": row.email, "name": row.name, "isAdmin": row.is_admin })),
-            at,
-        },
-    )
-    .await?;
+    let detail = json!({ "email": row.email, "name": row.name, "isAdmin": row.is_admin });
+    history::record_write(db, row.id, "user", operation, acting, detail, at).await?;
     Ok(())
 }
 

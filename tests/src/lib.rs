@@ -358,6 +358,24 @@ impl Drop for TestApp {
     }
 }
 
+/// A copy of the shipped config folder (`workflows/` and `templates/`), for a test to change.
+pub fn config_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    for folder in ["workflows", "templates"] {
+        std::fs::create_dir_all(dir.path().join(folder)).expect("a config folder");
+        for entry in std::fs::read_dir(root.join(folder)).expect("the shipped config") {
+            let entry = entry.expect("a config file");
+            std::fs::copy(
+                entry.path(),
+                dir.path().join(folder).join(entry.file_name()),
+            )
+            .expect("the config file is copied");
+        }
+    }
+    dir
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

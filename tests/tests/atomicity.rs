@@ -4,7 +4,6 @@ use govflow_engine::outbox::{self, OutboxFilter};
 use govflow_engine::pagination::PageRequest;
 use govflow_tests::{TestApp, error_code};
 use serde_json::json;
-use std::path::Path;
 use uuid::Uuid;
 
 const CONCLUDE: &str = "mutation($id: ID!) { transition(subjectId: $id, name: \"conclude\", reason: \"Mandate fulfilled\") { state version } }";
@@ -12,19 +11,7 @@ const CONCLUDE: &str = "mutation($id: ID!) { transition(subjectId: $id, name: \"
 #[tokio::test]
 async fn a_failing_effect_leaves_no_state_change_no_history_and_no_mail() {
     // The shipped configuration, with the `group_concluded` template made unrenderable.
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    for folder in ["workflows", "templates"] {
-        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
-        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(
-                entry.path(),
-                dir.path().join(folder).join(entry.file_name()),
-            )
-            .unwrap();
-        }
-    }
+    let dir = govflow_tests::config_copy();
     std::fs::write(
         dir.path().join("templates/group_concluded.txt"),
         "Subject: {{ subject.name }} concluded\n\nSigned {{ undefined_variable.name }}\n",

@@ -4,7 +4,6 @@
 use govflow_api::cli::execute;
 use govflow_tests::{TEST_SECRET, TestApp, TestDatabase, base_settings, checked};
 use serde_json::json;
-use std::path::Path;
 
 fn env(database: &str) -> Vec<(String, String)> {
     vec![
@@ -91,19 +90,7 @@ async fn workflows_apply_switches_the_set_and_old_subjects_keep_their_version() 
     let old_group = app.group(&forum, "Digital Governance").await;
 
     // A changed working_group: one more transition.
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    for folder in ["workflows", "templates"] {
-        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
-        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(
-                entry.path(),
-                dir.path().join(folder).join(entry.file_name()),
-            )
-            .unwrap();
-        }
-    }
+    let dir = govflow_tests::config_copy();
     let file = dir.path().join("workflows/working_group.toml");
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str(

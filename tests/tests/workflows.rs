@@ -5,7 +5,6 @@
 use govflow_api::cli::execute;
 use govflow_tests::{TestApp, TestDatabase, base_settings, checked};
 use serde_json::json;
-use std::path::Path;
 
 const VALID: &str = r#"name = "research_task"
 subject = "task"
@@ -31,22 +30,14 @@ to = "accepted"
 roles = ["chair"]
 "#;
 
-/// A config folder with the built-in templates and one workflow file.
+/// A config folder with the shipped templates and one workflow file.
 fn config_dir(workflow: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    copy_dir(&root.join("templates"), &dir.path().join("templates"));
-    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    let dir = govflow_tests::config_copy();
+    for entry in std::fs::read_dir(dir.path().join("workflows")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
     std::fs::write(dir.path().join("workflows/task.toml"), workflow).unwrap();
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
 }
 
 async fn check(workflow: &str) -> govflow_api::cli::Outcome {

@@ -53,6 +53,20 @@ pub struct AvailableTransition {
     pub reason_required: bool,
 }
 
+/// Refuses with STALE_STATE when the caller saw another version of the subject than its current.
+pub fn check_expected_version(
+    instance: &workflow_instance::Model,
+    expected: Option<i32>,
+) -> EngineResult<()> {
+    match expected {
+        Some(expected) if expected != instance.version => Err(EngineError::StaleState(format!(
+            "the subject is at version {}, not {expected}: reload it and try again",
+            instance.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Parses a free-text reason: blank means none.
 pub fn parse_reason(reason: Option<&str>) -> EngineResult<Option<String>> {
     match reason.map(str::trim) {
@@ -139,14 +153,7 @@ pub async fn take_transition(
     if !acting.holds_any(&transition.roles, &subject.scope) {
         return Err(forbidden(transition));
     }
-    if let Some(expected) = request.expected_version
-        && expected != instance.version
-    {
-        return Err(EngineError::StaleState(format!(
-            "the subject is at version {}, not {expected}: reload it and try again",
-            instance.version
-        )));
-    }
+    check_expected_version(&instance, request.expected_version)?;
     if !transition.from.contains(&instance.state) {
         return Err(not_from_state(&definition, transition, &instance.state));
     }
@@ -440,14 +447,7 @@ pub async fn record_edit(
     detail: serde_json::Value,
 ) -> EngineResult<workflow_instance::Model> {
     let instance = subjects::instance_of(txn, subject_id).await?;
-    if let Some(expected) = expected_version
-        && expected != instance.version
-    {
-        return Err(EngineError::StaleState(format!(
-            "the subject is at version {}, not {expected}: reload it and try again",
-            instance.version
-        )));
-    }
+    check_expected_version(&instance, expected_version)?;
     let now = engine.now();
     let moved = workflow_instance::Entity::update_many()
         .col_expr(
