@@ -656,7 +656,15 @@ pub async fn after_transition(
                 Some(row.id),
                 now,
             )
-            .await?;
+            .await
+            .map_err(|err| match err {
+                // Another amendment of the document was adopted in the same instant and took
+                // the version number first.
+                EngineError::Conflict(_) => EngineError::Conflict(format!(
+                    "version {number} of the document was adopted by another amendment at the same time: rebase this one"
+                )),
+                other => other,
+            })?;
             update.adopted_version = Set(Some(number));
         }
         _ => {}

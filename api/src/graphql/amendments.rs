@@ -72,7 +72,7 @@ impl Amendment {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<HistoryEntry>> {
-        history_page(ctx, self.0.row.id, first, after).await
+        history_page(ctx, self.0.row.id, self.0.time_zone, first, after).await
     }
     async fn document(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Document>> {
         Ok(loader(ctx)

@@ -7,22 +7,38 @@ use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::forums::Forum;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{
-    AmendmentId, AmendmentsOf, ForumId, GroupId, ResponsesTo, TranslationsOf, UserId, VersionsOf,
+    AmendmentId, AmendmentsOf, DocumentId, ForumId, GroupId, ResponsesTo, TranslationsOf, UserId,
+    VersionsOf,
 };
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::amendments;
 use govflow_engine::documents::{self as area, DocumentFilter, NewDocument};
 use govflow_engine::entities::{document, document_version};
 use govflow_engine::forums::ForumSettings;
 use govflow_engine::pagination::Page;
 use govflow_engine::translations::{self, Translation as DomainTranslation};
+use govflow_engine::types::TimeZone;
 
 pub struct Document(pub document::Model);
 
 impl Document {
+    /// The zone the document's instants are shown in: its group's, else its forum's.
+    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
+        if let Some(group_id) = self.0.group_id
+            && let Some(group) = loader(ctx).load_one(GroupId(group_id)).await?
+        {
+            return Ok(TimeZone::parse("timeZone", &group.row.time_zone)
+                .unwrap_or_else(|_| TimeZone::utc()));
+        }
+        let forum = loader(ctx).load_one(ForumId(self.0.forum_id)).await?;
+        Ok(forum
+            .map(|forum| ForumSettings::of(&forum).zone())
+            .unwrap_or_else(TimeZone::utc))
+    }
+
     async fn all_versions(
         &self,
         ctx: &Context<'_>,
@@ -91,8 +107,12 @@ impl Document {
     async fn original_language(&self) -> &str {
         &self.0.original_language
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// The IANA zone of the document's group (or forum).
+    async fn time_zone(&self, ctx: &Context<'_>) -> async_graphql::Result<&'static str> {
+        Ok(self.zone(ctx).await?.name())
+    }
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<FixedOffset>> {
+        Ok(local(self.zone(ctx).await?, self.0.created_at))
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
         Ok(loader(ctx)
@@ -115,26 +135,34 @@ impl Document {
     ) -> async_graphql::Result<Conn<DocumentVersion>> {
         let request = page_request(first, after)?;
         let all = self.all_versions(ctx).await?;
-        Ok(connection(Page::of_slice(&all, request), DocumentVersion))
+        let zone = self.zone(ctx).await?;
+        Ok(connection(Page::of_slice(&all, request), |version| {
+            DocumentVersion(version, zone)
+        }))
     }
     async fn version(
         &self,
         ctx: &Context<'_>,
         number: i32,
     ) -> async_graphql::Result<Option<DocumentVersion>> {
+        let zone = self.zone(ctx).await?;
         Ok(self
             .all_versions(ctx)
             .await?
             .into_iter()
             .find(|version| version.number == number)
-            .map(DocumentVersion))
+            .map(|version| DocumentVersion(version, zone)))
     }
     /// The latest adopted version.
     async fn current_version(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<DocumentVersion>> {
-        Ok(self.current(ctx).await?.map(DocumentVersion))
+        let zone = self.zone(ctx).await?;
+        Ok(self
+            .current(ctx)
+            .await?
+            .map(|version| DocumentVersion(version, zone)))
     }
     /// Translations, of one version when `versionNumber` is given.
     async fn translations(
@@ -203,7 +231,11 @@ impl Document {
     }
 }
 
-pub struct DocumentVersion(pub document_version::Model);
+fn local(zone: TimeZone, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
+    instant.with_timezone(&zone.tz()).fixed_offset()
+}
+
+pub struct DocumentVersion(pub document_version::Model, pub TimeZone);
 
 #[Object]
 impl DocumentVersion {
@@ -217,8 +249,8 @@ impl DocumentVersion {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        local(self.1, self.0.created_at)
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         match self.0.author_id {
@@ -274,8 +306,22 @@ impl Translation {
     async fn text(&self) -> Option<&str> {
         self.0.row.text.as_deref()
     }
-    async fn published_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row.published_at
+    /// When it was published, in the zone of the document's group (or forum).
+    async fn published_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<FixedOffset>>> {
+        let Some(published_at) = self.0.row.published_at else {
+            return Ok(None);
+        };
+        let zone = match loader(ctx)
+            .load_one(DocumentId(self.0.row.document_id))
+            .await?
+        {
+            Some(document) => Document(document).zone(ctx).await?,
+            None => TimeZone::utc(),
+        };
+        Ok(Some(local(zone, published_at)))
     }
     async fn requested_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         match self.0.row.requested_by {

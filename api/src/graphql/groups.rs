@@ -16,10 +16,12 @@ use govflow_engine::types::TimeZone;
 pub struct WorkingGroup(pub Group);
 
 impl WorkingGroup {
+    fn zone(&self) -> TimeZone {
+        TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc())
+    }
+
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-        let zone =
-            TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc());
-        instant.with_timezone(&zone.tz()).fixed_offset()
+        instant.with_timezone(&self.zone().tz()).fixed_offset()
     }
 }
 
@@ -93,7 +95,7 @@ impl WorkingGroup {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<HistoryEntry>> {
-        history_page(ctx, self.0.row.id, first, after).await
+        history_page(ctx, self.0.row.id, self.zone(), first, after).await
     }
 }
 

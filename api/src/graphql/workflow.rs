@@ -9,9 +9,10 @@ use crate::graphql::loaders::{HistoryOf, UserId};
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
 use govflow_engine::entities::{history_entry, workflow_instance};
 use govflow_engine::pagination::Page;
+use govflow_engine::types::TimeZone;
 use govflow_engine::workflow::{self as area, Definition, TransitionRequest};
 use govflow_engine::{Acting, groups};
 use std::sync::Arc;
@@ -63,9 +64,11 @@ pub async fn available(
         .collect())
 }
 
+/// A subject's history, its instants shown in the subject's zone.
 pub async fn history_page(
     ctx: &Context<'_>,
     subject_id: Uuid,
+    zone: TimeZone,
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<Conn<HistoryEntry>> {
@@ -74,11 +77,13 @@ pub async fn history_page(
         .load_one(HistoryOf(subject_id))
         .await?
         .unwrap_or_default();
-    Ok(connection(Page::of_slice(&all, request), HistoryEntry))
+    Ok(connection(Page::of_slice(&all, request), |entry| {
+        HistoryEntry(entry, zone)
+    }))
 }
 
 #[derive(Clone)]
-pub struct HistoryEntry(pub history_entry::Model);
+pub struct HistoryEntry(pub history_entry::Model, pub TimeZone);
 
 #[Object]
 impl HistoryEntry {
@@ -122,8 +127,9 @@ impl HistoryEntry {
             .and_then(|detail| serde_json::from_str(detail).ok())
             .map(Json)
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    /// When, in the subject's zone.
+    async fn at(&self) -> DateTime<FixedOffset> {
+        self.0.at.with_timezone(&self.1.tz()).fixed_offset()
     }
 }
 
