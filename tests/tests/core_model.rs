@@ -260,7 +260,7 @@ async fn transitions_check_input_existence_role_version_state_in_that_order() {
 
     let data = app
         .ok(
-            "query($id: ID!) { subject(id: $id) { state history(first: 10) { totalCount edges { node { transition fromState toState actorKind actor { email } reason } } } } }",
+            "query($id: ID!) { subject(id: $id) { state history(first: 10) { totalCount edges { node { transition fromState toState actorKind actor { email } reason at } } } } }",
             json!({ "id": group }),
             &expert,
         )
@@ -272,6 +272,10 @@ async fn transitions_check_input_existence_role_version_state_in_that_order() {
     assert_eq!(last["toState"], "concluded");
     assert_eq!(last["actor"]["email"], "chair@example.org");
     assert_eq!(last["reason"], "Mandate fulfilled");
+    assert_eq!(
+        last["at"], "2026-03-02T09:00:00+09:00",
+        "in the group's zone"
+    );
     // Membership changes are on the record too, with the state unchanged.
     let joined: Vec<_> = edges
         .iter()
