@@ -100,6 +100,14 @@ async fn hs256_tokens_are_checked() {
     let no_exp = hs256(&json!({ "sub": sub }), secret);
     refused(&app, &no_exp).await;
 
+    // Without `sub`, a token signed with our own secret may name its user by e-mail.
+    let by_email = hs256(
+        &json!({ "email": "ADMIN@govflow.test", "exp": now() + 600 }),
+        secret,
+    );
+    let response = me_with(&app, &by_email).await;
+    assert_eq!(response["data"]["me"]["id"], sub, "{response}");
+
     let stranger = hs256(
         &json!({ "sub": uuid::Uuid::now_v7().to_string(), "exp": now() + 600 }),
         secret,

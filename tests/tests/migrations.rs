@@ -52,3 +52,34 @@ async fn a_schema_newer_than_the_binary_is_refused() {
         outcome.stderr
     );
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout() {
+    let database = TestDatabase::create().await;
+    if database.is_postgres() {
+        return;
+    }
+    let connection = db::connect(&database.url).await.unwrap();
+    let pragma = |name: &'static str| {
+        let connection = connection.clone();
+        async move {
+            let row = connection
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Sqlite,
+                    format!("PRAGMA {name}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| {
+                    row.try_get_by_index::<i64>(0)
+                        .map(|value| value.to_string())
+                })
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    assert_eq!(pragma("busy_timeout").await, "30000");
+}
