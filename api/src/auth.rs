@@ -30,6 +30,9 @@ struct Claims {
     iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    /// Only written: jsonwebtoken checks `aud` itself, as a string or a list.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    aud: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,22 +180,13 @@ impl Authenticator {
             exp: now + ttl.as_secs(),
             iat: Some(now),
             iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             email: None,
             email_verified: None,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("JWT".into());
-        let mut token =
-            jsonwebtoken::encode(&header, &claims, key).map_err(|err| err.to_string())?;
-        if let Some(audience) = &self.audience {
-            // Re-encode with `aud` when one is configured, so minted tokens pass our own check.
-            let value = serde_json::json!({
-                "sub": claims.sub, "exp": claims.exp, "iat": claims.iat,
-                "iss": claims.iss, "aud": audience,
-            });
-            token = jsonwebtoken::encode(&header, &value, key).map_err(|err| err.to_string())?;
-        }
-        Ok(token)
+        jsonwebtoken::encode(&header, &claims, key).map_err(|err| err.to_string())
     }
 
     fn validation(&self) -> Validation {

@@ -103,7 +103,8 @@ fn may_read_drafts(actor: &Actor, scope: &SubjectScope) -> bool {
         .any(|role| actor.holds(role, scope))
 }
 
-fn visible(actor: &Actor, amendment: &Amendment) -> bool {
+/// Whether `actor` may see the amendment: anyone once it is past `draft`.
+pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
     amendment.instance.state != "draft" || may_read_drafts(actor, &scope_of(&amendment.row))
 }
 
@@ -217,7 +218,7 @@ async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Amendment> {
 /// An amendment as `actor` may see it: a draft the actor may not read does not exist for them.
 pub async fn get_amendment(engine: &Engine, actor: &Actor, id: Uuid) -> EngineResult<Amendment> {
     let amendment = load(engine.db(), id).await?;
-    if visible(actor, &amendment) {
+    if readable_by(actor, &amendment) {
         Ok(amendment)
     } else {
         Err(EngineError::not_found("amendment", id))
@@ -246,7 +247,7 @@ pub async fn list_amendments(
     let all: Vec<Amendment> = with_instances(engine.db(), rows)
         .await?
         .into_iter()
-        .filter(|amendment| visible(actor, amendment))
+        .filter(|amendment| readable_by(actor, amendment))
         .filter(|amendment| {
             filter
                 .state
@@ -265,10 +266,6 @@ pub async fn of_documents(engine: &Engine, document_ids: &[Uuid]) -> EngineResul
         .all(engine.db())
         .await?;
     with_instances(engine.db(), rows).await
-}
-
-pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
-    visible(actor, amendment)
 }
 
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Amendment>> {
@@ -393,7 +390,7 @@ pub async fn update_amendment(
 ) -> EngineResult<Amendment> {
     let txn = begin_write(engine.db()).await?;
     let current = load(&txn, id).await?;
-    if !visible(actor, &current) {
+    if !readable_by(actor, &current) {
         return Err(EngineError::not_found("amendment", id));
     }
     let doc = documents::get_document_in(&txn, current.row.document_id).await?;
@@ -460,7 +457,7 @@ pub async fn respond(
     let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
     let current = load(&txn, id).await?;
-    if !visible(actor, &current) {
+    if !readable_by(actor, &current) {
         return Err(EngineError::not_found("amendment", id));
     }
     let scope = scope_of(&current.row);

@@ -181,6 +181,9 @@ async fn issuer_and_audience_are_checked_when_configured() {
         raw.jwt_audience = "govflow".into();
     })
     .await;
+    // Tokens minted by `govflow token` carry the configured issuer and audience.
+    let data = app.ok("{ me { id } }", json!({}), &app.admin).await;
+    assert_eq!(data["me"]["id"], app.admin.id.to_string());
     let secret = govflow_tests::TEST_SECRET.as_bytes();
     let sub = app.admin.id.to_string();
     let token = |iss: &str, aud: &str| {

@@ -5,7 +5,7 @@ use crate::graphql::errors::EngineResultExt;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{ForumId, GroupsOf, MemberStatesOf};
 use crate::graphql::{actor, engine, loader, parse_id};
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use govflow_engine::entities::{forum, member_state};
 use govflow_engine::forums::{self as area, ForumSettings as Settings, SettingsPatch};
@@ -59,12 +59,11 @@ impl Forum {
 }
 
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct ForumSettings {
     pub time_zone: String,
     pub official_languages: Vec<String>,
-    #[graphql(skip)]
-    pub rule: String,
+    /// `consensus` or `majority`.
+    pub decision_rule: String,
     pub quorum: f64,
     pub claim_limit: i32,
     pub claim_lease_days: i32,
@@ -74,20 +73,12 @@ pub struct ForumSettings {
     pub max_document_bytes: i64,
 }
 
-#[ComplexObject]
-impl ForumSettings {
-    /// `consensus` or `majority`.
-    async fn decision_rule(&self) -> &str {
-        &self.rule
-    }
-}
-
 impl From<Settings> for ForumSettings {
     fn from(settings: Settings) -> Self {
         ForumSettings {
             time_zone: settings.time_zone,
             official_languages: settings.official_languages,
-            rule: settings.decision_rule.as_str().to_owned(),
+            decision_rule: settings.decision_rule.as_str().to_owned(),
             quorum: settings.quorum,
             claim_limit: settings.claim_limit,
             claim_lease_days: settings.claim_lease_days,

@@ -19,7 +19,7 @@ use crate::workflow::guards::{self, GuardContext};
 use govflow_entities::workflow_instance;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use std::sync::Arc;
@@ -529,7 +529,3 @@ pub async fn available_transitions(
     txn.rollback().await?;
     Ok(available)
 }
-
-/// Lets `ConnectionTrait` stay imported for the generic helpers above.
-#[allow(dead_code)]
-fn _assert_connection<C: ConnectionTrait>(_: &C) {}
