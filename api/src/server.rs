@@ -214,7 +214,8 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
         }
     };
     let caller = authenticate(&state, &parts.headers).await;
-    let (caller, loader) = graphql::request_data(&state.engine, caller);
+    let mutation = graphql::is_mutation(&gql_request);
+    let (caller, loader) = graphql::request_data(&state.engine, caller, mutation);
     let gql_request = gql_request.data(caller).data(loader);
     let response =
         match tokio::time::timeout(state.timeout, state.schema.execute(gql_request)).await {

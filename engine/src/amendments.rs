@@ -88,7 +88,7 @@ pub struct AmendmentFilter {
     pub state: Option<String>,
 }
 
-fn scope_of(row: &amendment::Model) -> SubjectScope {
+pub fn scope_of(row: &amendment::Model) -> SubjectScope {
     SubjectScope {
         forum_id: Some(row.forum_id),
         group_id: row.group_id,

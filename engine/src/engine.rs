@@ -10,6 +10,11 @@ use crate::workflow::{self, Definitions, Vocabulary};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Statements slower than this are logged with their SQL.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -19,6 +24,8 @@ pub struct Engine {
 #[derive(Debug)]
 struct Inner {
     db: DatabaseConnection,
+    /// Statements run through `db`, so that tests and benchmarks can show counts stay bounded.
+    statements: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
     definitions: Definitions,
     templates: Templates,
@@ -38,10 +45,23 @@ impl Engine {
     /// Loads the templates and definitions from `config`, makes sure the database holds the active
     /// definition set, and returns the handle. The database must already be migrated.
     pub async fn start(
-        db: DatabaseConnection,
+        mut db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         config: ConfigSource,
     ) -> Result<Engine, StartError> {
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if info.elapsed >= SLOW_STATEMENT {
+                tracing::warn!(
+                    elapsed_ms = info.elapsed.as_millis() as u64,
+                    failed = info.failed,
+                    "slow statement: {}",
+                    info.statement.sql
+                );
+            }
+        });
         let templates = load_templates(&config)?;
         let vocabulary = workflow::vocabulary(&templates);
         let loaded = load_definitions(&config, &vocabulary)?;
@@ -49,6 +69,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 db,
+                statements,
                 clock,
                 definitions,
                 templates,
@@ -59,6 +80,11 @@ impl Engine {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// How many statements this engine has run since it started.
+    pub fn statements_executed(&self) -> u64 {
+        self.inner.statements.load(Ordering::Relaxed)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -12,4 +12,5 @@ mod first_run;
 mod limits;
 mod migrations;
 mod settings;
+mod statements;
 mod workflows;

@@ -64,7 +64,7 @@ impl Amendment {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<AvailableTransition>> {
-        available(ctx, &self.0.instance).await
+        available(ctx, &self.0.instance, &area::scope_of(&self.0.row)).await
     }
     pub async fn history(
         &self,

@@ -87,7 +87,7 @@ impl WorkingGroup {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<AvailableTransition>> {
-        available(ctx, &self.0.instance).await
+        available(ctx, &self.0.instance, &area::group_scope(&self.0.row)).await
     }
     pub async fn history(
         &self,

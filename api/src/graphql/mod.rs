@@ -16,7 +16,7 @@ pub mod workflow;
 
 use crate::graphql::errors::coded;
 use crate::settings::Limits;
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
 use govflow_engine::{Actor, Engine};
 use loaders::EngineLoader;
@@ -73,20 +73,41 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// The per-request data a resolver may read.
-pub fn request_data(engine: &Engine, caller: Caller) -> (Caller, DataLoader<EngineLoader>) {
-    (
-        caller,
-        DataLoader::new(EngineLoader(engine.clone()), tokio::spawn),
-    )
+pub type Loader = DataLoader<EngineLoader, HashMapCache>;
+
+/// The per-request data a resolver may read. The loader caches what it loaded for the rest of a
+/// query; a mutation changes what it would cache, so there every load reads afresh.
+pub fn request_data(engine: &Engine, caller: Caller, mutation: bool) -> (Caller, Loader) {
+    let loader = DataLoader::with_cache(
+        EngineLoader(engine.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    );
+    loader.enable_all_cache(!mutation);
+    (caller, loader)
+}
+
+/// Whether the operation a request selects is a mutation (an unparsable one counts as not: it
+/// will be refused anyway).
+pub fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
+        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
+    };
+    operation.is_some_and(|operation| operation.node.ty == OperationType::Mutation)
 }
 
 pub fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
     ctx.data_unchecked::<Engine>()
 }
 
-pub fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader<EngineLoader> {
-    ctx.data_unchecked::<DataLoader<EngineLoader>>()
+pub fn loader<'a>(ctx: &Context<'a>) -> &'a Loader {
+    ctx.data_unchecked::<Loader>()
 }
 
 /// The authenticated actor, or UNAUTHENTICATED.

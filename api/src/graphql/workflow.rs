@@ -10,6 +10,7 @@ use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
+use govflow_engine::actor::SubjectScope;
 use govflow_engine::entities::{history_entry, workflow_instance};
 use govflow_engine::pagination::Page;
 use govflow_engine::types::TimeZone;
@@ -48,9 +49,10 @@ pub struct AvailableTransition {
 pub async fn available(
     ctx: &Context<'_>,
     instance: &workflow_instance::Model,
+    scope: &SubjectScope,
 ) -> async_graphql::Result<Vec<AvailableTransition>> {
     let actor = actor(ctx)?;
-    let list = area::available_transitions(engine(ctx), Acting::User(actor), instance)
+    let list = area::available_transitions(engine(ctx), Acting::User(actor), instance, scope)
         .await
         .gql()?;
     Ok(list

@@ -493,22 +493,36 @@ pub async fn available_transitions(
     engine: &Engine,
     acting: Acting<'_>,
     instance: &workflow_instance::Model,
+    scope: &SubjectScope,
 ) -> EngineResult<Vec<AvailableTransition>> {
     let definition = definition_of(engine, instance)?;
+    let allowed: Vec<&TransitionDef> = definition
+        .transitions_from(&instance.state)
+        .filter(|transition| acting.holds_any(&transition.roles, scope))
+        .collect();
+    let available = |transition: &TransitionDef| AvailableTransition {
+        name: transition.name.clone(),
+        to: transition.to.clone(),
+        needs_input: transition.needs_input(),
+        reason_required: transition.reason_required,
+    };
+    // Most transitions have no guard: a list of subjects then costs no query at all.
+    if allowed
+        .iter()
+        .all(|transition| transition.guards.is_empty())
+    {
+        return Ok(allowed.into_iter().map(available).collect());
+    }
     let txn = engine.db().begin().await?;
-    let subject = subjects::info(&txn, &instance.subject_kind, instance.subject_id).await?;
-    let mut available = Vec::new();
-    for transition in definition.transitions_from(&instance.state) {
-        if !acting.holds_any(&transition.roles, &subject.scope) {
-            continue;
-        }
+    let mut result = Vec::new();
+    for transition in allowed {
         let passes = guards::check_all(
             &transition.guards,
             &GuardContext {
                 txn: &txn,
                 subject_kind: &instance.subject_kind,
                 subject_id: Some(instance.subject_id),
-                scope: &subject.scope,
+                scope,
                 acting,
                 now: engine.now(),
                 input: &serde_json::Value::Null,
@@ -516,16 +530,11 @@ pub async fn available_transitions(
         )
         .await;
         match passes {
-            Ok(()) => available.push(AvailableTransition {
-                name: transition.name.clone(),
-                to: transition.to.clone(),
-                needs_input: transition.needs_input(),
-                reason_required: transition.reason_required,
-            }),
+            Ok(()) => result.push(available(transition)),
             Err(EngineError::GuardFailed { .. } | EngineError::Conflict(_)) => {}
             Err(other) => return Err(other),
         }
     }
     txn.rollback().await?;
-    Ok(available)
+    Ok(result)
 }

@@ -1,0 +1,107 @@
+//! Lists of children are loaded in batches (DataLoader): the statements a query costs do not grow
+//! with the number of items it lists.
+
+use govflow_tests::TestApp;
+use serde_json::json;
+
+const DEEP_LIST: &str = "{ forums { edges { node { name memberStates { code }
+  groups(first: 50) { totalCount edges { node { name state version availableTransitions { name }
+    forum { name } leadMemberState { code }
+    memberships { role user { email memberships { role } } }
+    history { edges { node { transition actor { email } } } } } } } } } } }";
+
+async fn statements_with(app: &TestApp, query: &str, variables: serde_json::Value) -> u64 {
+    let before = app.engine.statements_executed();
+    app.ok(query, variables, &app.admin).await;
+    app.engine.statements_executed() - before
+}
+
+async fn add_groups(app: &TestApp, forum: &str, range: std::ops::Range<usize>) {
+    for index in range {
+        let group = app.group(forum, &format!("Group {index:02}")).await;
+        let expert = app
+            .create_user(
+                &format!("expert{index}@example.org"),
+                &format!("Expert {index}"),
+            )
+            .await;
+        app.grant(&expert, "expert", "groupId", &group).await;
+    }
+}
+
+#[tokio::test]
+async fn listing_more_groups_costs_no_more_statements() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+
+    add_groups(&app, &forum, 0..2).await;
+    let few = statements_with(&app, DEEP_LIST, json!({})).await;
+    add_groups(&app, &forum, 2..12).await;
+    let many = statements_with(&app, DEEP_LIST, json!({})).await;
+
+    // Batches may split when a page takes longer than the loader's batching delay, so allow one
+    // or two; a query per item would add at least ten.
+    assert!(
+        many <= few + 2,
+        "2 groups took {few} statements, 12 took {many}"
+    );
+    assert!((5..=16).contains(&many), "{many} statements for one page");
+}
+
+const DOCUMENTS: &str = "query($g: ID!) { documents(groupId: $g, first: 50) { edges { node {
+  title timeZone createdAt group { name } currentVersion { number createdAt }
+  versions { edges { node { number author { email } } } }
+  translations { language outdated } missingLanguages
+  amendments { title state closesAt createdBy { email } responses { kind author { email } }
+    history { edges { node { transition at } } } } } } } }";
+
+async fn add_documents(
+    app: &TestApp,
+    group: &str,
+    chair: &govflow_tests::TestUser,
+    range: std::ops::Range<usize>,
+) {
+    for index in range {
+        let data = app
+            .ok(
+                "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }",
+                json!({ "input": { "groupId": group, "kind": "expert_paper", "title": format!("Paper {index:02}"), "text": "First text\n" } }),
+                chair,
+            )
+            .await;
+        let document = data["createDocument"]["id"].as_str().unwrap().to_owned();
+        app.ok(
+            "mutation($input: CreateAmendmentInput!) { createAmendment(input: $input) { id } }",
+            json!({ "input": { "groupId": group, "documentId": document, "text": "Second text\n" } }),
+            chair,
+        )
+        .await;
+        app.ok(
+            "mutation($d: ID!) { requestTranslation(documentId: $d, language: \"fr\") { id } }",
+            json!({ "d": document }),
+            chair,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn listing_more_documents_costs_no_more_statements() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let chair = app.create_user("chair@example.org", "Chair").await;
+    app.grant(&chair, "chair", "groupId", &group).await;
+    add_documents(&app, &group, &chair, 0..2).await;
+    let variables = json!({ "g": group });
+    let few = statements_with(&app, DOCUMENTS, variables.clone()).await;
+    add_documents(&app, &group, &chair, 2..20).await;
+    let many = statements_with(&app, DOCUMENTS, variables).await;
+    // Batches can split when a page outlasts the loader's batching delay, which moves the count
+    // by a few either way; a query per document would add eighteen or more.
+    assert!(
+        many <= few + 5,
+        "2 documents took {few} statements, 20 took {many}"
+    );
+    assert!((5..=30).contains(&many), "{many} statements for one page");
+}
