@@ -10,6 +10,7 @@ use crate::forums::{ForumSettings, forum_scope};
 use crate::pagination::{Page, PageRequest};
 use crate::subjects;
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
+use crate::workflow::TransitionDef;
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state, workflow_instance, working_group};
@@ -154,6 +155,21 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
     let instance = create_subject(engine, &txn, acting, &creation, row.id).await?;
     txn.commit().await?;
     Ok(Group { row, instance })
+}
+
+/// Parses what the group's transitions take, before any role check.
+pub fn check_input(transition: &TransitionDef, input: &serde_json::Value) -> EngineResult<()> {
+    if transition.name == "place_on_agenda"
+        && let Some(value) = input.get("meetingId")
+    {
+        let id = value
+            .as_str()
+            .and_then(|text| Uuid::parse_str(text).ok())
+            .ok_or_else(|| EngineError::invalid("input.meetingId", "is not an id"))?;
+        // Meetings are not recorded yet, so no id can name one.
+        return Err(EngineError::not_found("meeting", id));
+    }
+    Ok(())
 }
 
 pub async fn update_group(

@@ -87,6 +87,7 @@ pub async fn check_input(
     input: &serde_json::Value,
 ) -> EngineResult<()> {
     match instance.subject_kind.as_str() {
+        "group" => crate::groups::check_input(transition, input),
         "amendment" => {
             crate::amendments::check_input(engine, txn, instance, transition, subject, input).await
         }
@@ -94,7 +95,8 @@ pub async fn check_input(
     }
 }
 
-/// The area's own writes after a transition moved the subject, in the same transaction.
+/// The area's own writes after a transition moved the subject, in the same transaction;
+/// `true` when they changed the subject's fields.
 pub async fn after_transition(
     engine: &Engine,
     txn: &DatabaseTransaction,
@@ -102,13 +104,14 @@ pub async fn after_transition(
     instance: &workflow_instance::Model,
     transition: &TransitionDef,
     input: &serde_json::Value,
-) -> EngineResult<()> {
+) -> EngineResult<bool> {
     match instance.subject_kind.as_str() {
         "amendment" => {
             crate::amendments::after_transition(engine, txn, acting, instance, transition, input)
-                .await
+                .await?;
+            Ok(true)
         }
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 

@@ -232,6 +232,19 @@ async fn transitions_check_input_existence_role_version_state_in_that_order() {
         .gql(TRANSITION, take("defer", None, None), Some(&app.admin))
         .await;
     assert_eq!(error_code(&response), "INVALID_TRANSITION", "{response}");
+    let on_agenda = "mutation($id: ID!, $input: JSON) { transition(subjectId: $id, name: \"place_on_agenda\", input: $input) { state } }";
+    let response = app
+        .gql(on_agenda, json!({ "id": group }), Some(&app.admin))
+        .await;
+    assert_eq!(error_code(&response), "INVALID_INPUT", "{response}");
+    assert_eq!(
+        response["errors"][0]["extensions"]["field"],
+        "input.meetingId"
+    );
+    let unknown =
+        json!({ "id": group, "input": { "meetingId": uuid::Uuid::now_v7().to_string() } });
+    let response = app.gql(on_agenda, unknown, Some(&app.admin)).await;
+    assert_eq!(error_code(&response), "NOT_FOUND", "{response}");
     let response = app
         .gql(TRANSITION, take("fly", None, None), Some(&app.admin))
         .await;

@@ -139,14 +139,16 @@ pub async fn take_transition(
         ));
     }
     for field in &transition.input {
-        let value = request.input.get(field).filter(|value| !value.is_null());
-        let Some(value) = value else {
+        if request
+            .input
+            .get(field)
+            .is_none_or(serde_json::Value::is_null)
+        {
             return Err(EngineError::invalid(
                 format!("input.{field}"),
                 format!("is required for `{}`", transition.name),
             ));
-        };
-        check_input_reference(field, value)?;
+        }
     }
     let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
     subjects::check_input(engine, txn, &instance, transition, &subject, &request.input).await?;
@@ -206,9 +208,15 @@ pub async fn take_transition(
         },
     )
     .await?;
-    subjects::after_transition(engine, txn, acting, &instance, transition, &request.input).await?;
-    // The area may have changed the subject's fields: its notices show them as they now are.
-    let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
+    let rewritten =
+        subjects::after_transition(engine, txn, acting, &instance, transition, &request.input)
+            .await?;
+    // When the area changed the subject's fields, its notices show them as they now are.
+    let subject = if rewritten {
+        subjects::info(txn, &instance.subject_kind, instance.subject_id).await?
+    } else {
+        subject
+    };
     effects::run_all(
         engine,
         &transition.effects,
@@ -240,21 +248,6 @@ pub async fn take_transition(
         history_id,
         subject,
     })
-}
-
-/// Parses an input field that names another record, and checks that record exists.
-fn check_input_reference(field: &str, value: &serde_json::Value) -> EngineResult<()> {
-    match field {
-        "meetingId" => {
-            let id = value
-                .as_str()
-                .and_then(|text| Uuid::parse_str(text).ok())
-                .ok_or_else(|| EngineError::invalid("input.meetingId", "is not an id"))?;
-            // Meetings are not recorded yet, so no id can name one.
-            Err(EngineError::not_found("meeting", id))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Somebody else moved the subject between our read and our update: say what their move means.
