@@ -1,10 +1,15 @@
 //! Authentication: `Authorization: Bearer <JWT>` becomes an [`Actor`].
 //!
 //! The algorithm comes from the settings, never from the token's header, so a token signed with
-//! `none`, or with HS256 using an RS256 public key as the secret, is refused. `exp` is required;
-//! `iss` and `aud` are checked when configured (and `aud` is otherwise not checked at all).
-//! `sub` is the user's UUID, or, for a configured outside issuer, the identity linked to a user.
-
+//! `none`, or with HS256 using an RS256 public key as the secret, is refused. `exp` and `sub` are
+//! required, `nbf` is honoured and an `iat` in the future is refused; `iss` and `aud` are checked
+//! when configured (and `aud` is otherwise not checked at all).
+//!
+//! A token is identified by (`iss`, `sub`). Tokens that govflow mints (`iss` = `govflow`), and any
+//! token when no outside issuer is configured, name the user by their UUID in `sub`. A token of the
+//! configured outside issuer names an identity of that provider: it is found through the stored
+//! link, and linked by e-mail only on first sight and only when the provider says the address is
+//! verified. See docs/SECURITY.md.
 use crate::settings::{Settings, SettingsError};
 use govflow_engine::db::DatabaseKind;
 use govflow_engine::{Actor, Engine, EngineError, users};
@@ -21,11 +26,21 @@ pub enum AuthError {
     Engine(#[from] EngineError),
 }
 
+/// The issuer of the tokens `govflow token` mints.
+pub const GOVFLOW_ISSUER: &str = "govflow";
+
+/// How far clocks may disagree (seconds) for `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 5;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
-    exp: u64,
+    /// Required; optional here only so that a token without it is refused by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,8 +50,19 @@ struct Claims {
     aud: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// Providers send `true` or `"true"`; anything else counts as not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
+    email_verified: Option<serde_json::Value>,
+}
+
+impl Claims {
+    fn email_verified(&self) -> bool {
+        match &self.email_verified {
+            Some(serde_json::Value::Bool(verified)) => *verified,
+            Some(serde_json::Value::String(text)) => text == "true",
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -96,6 +122,10 @@ pub fn resolve_secret(settings: &Settings) -> Result<String, SettingsError> {
     {
         return Ok(secret);
     }
+    // The secret is written before the database is opened: a database folder that does not exist
+    // is the database's problem, and is reported as such rather than as the secret's.
+    govflow_engine::db::missing_sqlite_folder(&path.with_extension(""))
+        .map_err(|err| settings.error("database_url", err.to_string()))?;
     let secret = generate();
     write_private(&path, &secret).map_err(|err| {
         settings.error(
@@ -177,9 +207,10 @@ impl Authenticator {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: Some(user_id.to_string()),
-            exp: now + ttl.as_secs(),
+            exp: Some(now + ttl.as_secs()),
+            nbf: None,
             iat: Some(now),
-            iss: self.issuer.clone(),
+            iss: Some(GOVFLOW_ISSUER.to_owned()),
             aud: self.audience.clone(),
             email: None,
             email_verified: None,
@@ -191,8 +222,8 @@ impl Authenticator {
 
     fn validation(&self) -> Validation {
         let mut validation = Validation::new(self.algorithm);
-        validation.leeway = 5;
-        let mut required = vec!["exp"];
+        validation.leeway = LEEWAY_SECONDS;
+        let mut required = vec!["exp", "sub"];
         if self.audience.is_some() {
             required.push("aud");
         }
@@ -201,12 +232,18 @@ impl Authenticator {
         }
         validation.set_required_spec_claims(&required);
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         match &self.audience {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,
         }
         if let Some(issuer) = &self.issuer {
-            validation.set_issuer(&[issuer]);
+            // With a secret of our own we mint tokens too; with a public key only the provider signs.
+            if self.encoding.is_some() {
+                validation.set_issuer(&[issuer.as_str(), GOVFLOW_ISSUER]);
+            } else {
+                validation.set_issuer(&[issuer]);
+            }
         }
         validation
     }
@@ -232,6 +269,15 @@ impl Authenticator {
             })?;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation())
             .map_err(|err| AuthError::Unauthenticated(describe(&err)))?;
+        if data
+            .claims
+            .iat
+            .is_some_and(|iat| iat > jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS)
+        {
+            return Err(AuthError::Unauthenticated(
+                "the token's `iat` lies in the future".into(),
+            ));
+        }
         let user_id = self.user_of(engine, &data.claims).await?;
         Actor::load(engine, user_id)
             .await?
@@ -241,36 +287,49 @@ impl Authenticator {
 
     async fn user_of(&self, engine: &Engine, claims: &Claims) -> Result<Uuid, AuthError> {
         let unknown = || AuthError::Unauthenticated("the token names an unknown user".into());
-        // An outside identity provider: the stored link first, then a verified e-mail once.
-        if let (Some(issuer), Some(subject)) = (&self.issuer, &claims.sub)
-            && claims.iss.as_deref() == Some(issuer.as_str())
-        {
-            if let Some(user) = users::by_identity(engine, issuer, subject).await? {
-                return Ok(user.id);
-            }
-            if let Ok(id) = Uuid::parse_str(subject)
-                && !users::by_ids(engine, &[id]).await?.is_empty()
-            {
-                return Ok(id);
-            }
-            if claims.email_verified == Some(true)
-                && let Some(email) = &claims.email
-                && let Ok(Some(user)) = users::find_by_email(engine, email).await
-            {
-                users::link_identity(engine, user.id, issuer, subject).await?;
-                return Ok(user.id);
-            }
-            return Err(unknown());
-        }
-        if let Some(subject) = &claims.sub {
+        let subject = claims
+            .sub
+            .as_deref()
+            .filter(|subject| !subject.trim().is_empty())
+            .ok_or_else(|| {
+                AuthError::Unauthenticated("the token lacks the required claim `sub`".into())
+            })?;
+        let outside = self
+            .issuer
+            .as_deref()
+            .filter(|issuer| claims.iss.as_deref() == Some(*issuer));
+        let Some(issuer) = outside else {
+            // Our own tokens, or any token when no outside issuer is configured: `sub` is a UUID.
             return Uuid::parse_str(subject).map_err(|_| unknown());
-        }
-        if let Some(email) = &claims.email
-            && let Ok(Some(user)) = users::find_by_email(engine, email).await
-        {
+        };
+        // An identity of the outside provider: its `sub` is the provider's, never a govflow id.
+        if let Some(user) = users::by_identity(engine, issuer, subject).await? {
             return Ok(user.id);
         }
-        Err(unknown())
+        let not_linked = || {
+            AuthError::Unauthenticated(
+                "the token's identity is not linked to a govflow user, and it carries no verified \
+                 e-mail address of one"
+                    .into(),
+            )
+        };
+        if !claims.email_verified() {
+            return Err(not_linked());
+        }
+        let Some(email) = &claims.email else {
+            return Err(not_linked());
+        };
+        let Ok(Some(user)) = users::find_by_email(engine, email).await else {
+            return Err(not_linked());
+        };
+        match users::link_identity_once(engine, user.id, issuer, subject).await? {
+            Some(linked) => Ok(linked),
+            None => Err(AuthError::Unauthenticated(
+                "the user with this e-mail address is already linked to another identity of \
+                 this issuer"
+                    .into(),
+            )),
+        }
     }
 }
 
@@ -284,7 +343,10 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
         }
         ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
         ErrorKind::InvalidAudience => "the token's audience is not accepted",
-        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp)",
+        ErrorKind::ImmatureSignature => "the token is not valid yet (`nbf` lies in the future)",
+        ErrorKind::MissingRequiredClaim(claim) => {
+            return format!("the token lacks the required claim `{claim}`");
+        }
         _ => "the token is malformed",
     };
     why.to_owned()

@@ -1,6 +1,10 @@
 //! The `govflow` command line: `serve`, `migrate`, `workflows check|apply`, `token`,
-//! `admin create`, `demo` and `schema`. A bad setting exits with code 2 and names the key; any
-//! other failure exits with code 1 and says what went wrong.
+//! `admin create`, `demo` and `schema`. A bad setting exits with code 2 and names the key, and so
+//! does a database that cannot be opened (the key is then `database_url`); any other failure exits
+//! with code 1 and says what went wrong.
+//!
+//! Logging is set up once the settings are read, since `log_format` chooses its shape; it writes
+//! to standard error, with colours only when that is a terminal.
 
 use crate::auth::Authenticator;
 use crate::server::{Server, StartupError, open_engine};
@@ -10,6 +14,7 @@ use govflow_engine::config::ConfigSource;
 use govflow_engine::engine::{load_definitions, load_templates};
 use govflow_engine::workflow::{self, store};
 use govflow_engine::{Engine, SystemClock, demo, users};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,8 +38,10 @@ struct Cli {
 enum Command {
     /// Applies pending migrations and serves GraphQL.
     Serve {
+        /// Address and port to listen on, e.g. 0.0.0.0:8080 (overrides the `listen` setting).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Database URL: sqlite://FILE or postgres://USER@HOST/DB (overrides `database_url`).
         #[arg(long, value_name = "URL")]
         database: Option<String>,
         /// Loads the demo forum first (once) and prints tokens for its users.
@@ -43,6 +50,7 @@ enum Command {
     },
     /// Applies pending migrations and exits.
     Migrate {
+        /// Database URL: sqlite://FILE or postgres://USER@HOST/DB (overrides `database_url`).
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
@@ -51,9 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: WorkflowsCommand,
     },
-    /// Mints a token for a user (HS256 secret).
+    /// Mints a token for a user, signed with the HS256 secret (not possible with RS256 or EdDSA,
+    /// whose tokens come from the identity provider).
     Token {
-        #[arg(long)]
+        /// E-mail address of an existing user; the token's `sub` is that user's id.
+        #[arg(long, value_name = "EMAIL")]
         email: String,
         /// How long the token lives: 30m, 8h, 7d.
         #[arg(long, default_value = "8h")]
@@ -74,20 +84,27 @@ enum Command {
 enum WorkflowsCommand {
     /// Checks a folder of definitions: prints each error as file:line: reason (exit 1), or a summary.
     Check {
-        /// A workflows folder, or a config folder holding workflows/ and templates/.
+        /// A workflows folder, or a config folder holding workflows/ and templates/ (default: the
+        /// configured `config_dir`).
         dir: Option<PathBuf>,
     },
     /// Checks a folder and makes it the active set in the database.
-    Apply { dir: Option<PathBuf> },
+    Apply {
+        /// A workflows folder, or a config folder holding workflows/ and templates/ (default: the
+        /// configured `config_dir`).
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Creates an administrator (or makes an existing user one).
     Create {
-        #[arg(long)]
+        /// E-mail address, the user's login; an existing user with it becomes an administrator.
+        #[arg(long, value_name = "EMAIL")]
         email: String,
-        #[arg(long)]
+        /// Display name.
+        #[arg(long, value_name = "NAME")]
         name: String,
     },
 }
@@ -128,22 +145,54 @@ pub struct Outcome {
 }
 
 pub fn main() -> ExitCode {
-    init_tracing();
+    ExitCode::from(run_process(std::env::args_os()))
+}
+
+/// What `main` does with a command line: runs it with the process's environment and logging,
+/// prints what it printed, and returns the exit code.
+pub fn run_process<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("govflow: cannot start the runtime: {err}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
-    let outcome = runtime.block_on(execute(std::env::args_os(), std::env::vars()));
+    let outcome = runtime.block_on(execute_with(args, std::env::vars(), Logging::Install));
     print!("{}", outcome.stdout);
     eprint!("{}", outcome.stderr);
-    ExitCode::from(outcome.code)
+    // Nothing may stay buffered: callers may end the process right after.
+    let _ = std::io::stdout().flush();
+    outcome.code
 }
 
-/// Runs one command line with the given environment: what `main` does, minus the process.
+/// Whether a command sets up logging: the process does; tests that run many commands in one
+/// process leave the global logger alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logging {
+    Install,
+    Leave,
+}
+
+/// Runs one command line with the given environment: what `main` does, minus the process (and
+/// its logger).
 pub async fn execute<I, T>(args: I, env: impl IntoIterator<Item = (String, String)>) -> Outcome
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    execute_with(args, env, Logging::Leave).await
+}
+
+async fn execute_with<I, T>(
+    args: I,
+    env: impl IntoIterator<Item = (String, String)>,
+    logging: Logging,
+) -> Outcome
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -169,8 +218,9 @@ where
         }
     };
     let env: Vec<(String, String)> = env.into_iter().collect();
+    let context = Context { env: &env, logging };
     let mut out = String::new();
-    match run(cli, &env, &mut out).await {
+    match run(cli, &context, &mut out).await {
         Ok(code) => Outcome {
             code,
             stdout: out,
@@ -189,28 +239,68 @@ where
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// What every command of one invocation shares.
+struct Context<'a> {
+    env: &'a [(String, String)],
+    logging: Logging,
+}
+
+/// What is logged unless `RUST_LOG` says otherwise: `info`, without the migrator's own lines,
+/// which would repeat the one line govflow logs for each migration it applies.
+const DEFAULT_LOG_FILTER: &str = "info,sea_orm_migration=warn";
+
+/// The log filter: `RUST_LOG` if set (still without the migrator's lines unless it names the
+/// migrator), else [`DEFAULT_LOG_FILTER`].
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    match std::env::var("RUST_LOG") {
+        Ok(given) if !given.trim().is_empty() => {
+            let directives = if given.contains("sea_orm_migration") {
+                given
+            } else {
+                format!("{given},sea_orm_migration=warn")
+            };
+            EnvFilter::try_new(directives).unwrap_or_else(|err| {
+                eprintln!("govflow: RUST_LOG is not a valid filter ({err}); logging `info`");
+                EnvFilter::new(DEFAULT_LOG_FILTER)
+            })
+        }
+        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+    }
+}
+
+/// Installs the process's logger on standard error, in the shape `log_format` names (the settings
+/// have checked it is `text` or `json`). Text is coloured only when standard error is a terminal,
+/// so that files and log collectors get no escape codes.
+fn install_logging(log_format: &str) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_writer(std::io::stderr);
+    // A logger installed earlier (by an embedding program) stays; that is not an error.
+    let _ = match log_format {
+        "json" => builder.json().try_init(),
+        _ => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 fn load_settings(
     config: Option<&Path>,
-    env: &[(String, String)],
+    context: &Context<'_>,
     overrides: &Overrides,
 ) -> Result<Settings, Failure> {
-    let settings = Settings::load(config, env.iter().cloned(), overrides)?;
+    let settings = Settings::load(config, context.env.iter().cloned(), overrides)?;
+    if context.logging == Logging::Install {
+        install_logging(&settings.raw.log_format);
+    }
     for name in &settings.unknown_env {
         tracing::warn!("environment variable {name} names no setting; ignored");
     }
     Ok(settings)
 }
 
-async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8, Failure> {
+async fn run(cli: Cli, context: &Context<'_>, out: &mut String) -> Result<u8, Failure> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Serve {
@@ -220,7 +310,7 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
         } => {
             let settings = load_settings(
                 config,
-                env,
+                context,
                 &Overrides {
                     listen,
                     database_url: database,
@@ -231,14 +321,13 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
         Command::Migrate { database } => {
             let settings = load_settings(
                 config,
-                env,
+                context,
                 &Overrides {
                     listen: None,
                     database_url: database,
                 },
             )?;
-            let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
-            let report = govflow_engine::db::migrate(&connection).await?;
+            let (_, report) = open_database(&settings).await?;
             if report.applied.is_empty() {
                 line(out, "the database is up to date");
             } else {
@@ -249,7 +338,7 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
             Ok(0)
         }
         Command::Workflows { command } => {
-            let settings = load_settings(config, env, &Overrides::default())?;
+            let settings = load_settings(config, context, &Overrides::default())?;
             match command {
                 WorkflowsCommand::Check { dir } => check_workflows(&settings, dir.as_deref(), out),
                 WorkflowsCommand::Apply { dir } => {
@@ -258,7 +347,7 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
             }
         }
         Command::Token { email, ttl } => {
-            let settings = load_settings(config, env, &Overrides::default())?;
+            let settings = load_settings(config, context, &Overrides::default())?;
             let ttl = parse_ttl(&ttl)?;
             let auth = Authenticator::from_settings(&settings)?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
@@ -272,7 +361,7 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => {
-            let settings = load_settings(config, env, &Overrides::default())?;
+            let settings = load_settings(config, context, &Overrides::default())?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
             let user = users::bootstrap_admin(&engine, &email, &name).await?;
             line(
@@ -282,7 +371,7 @@ async fn run(cli: Cli, env: &[(String, String)], out: &mut String) -> Result<u8,
             Ok(0)
         }
         Command::Demo => {
-            let settings = load_settings(config, env, &Overrides::default())?;
+            let settings = load_settings(config, context, &Overrides::default())?;
             let auth = Authenticator::from_settings(&settings)?;
             let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
             out.push_str(&demo_text(&engine, &auth).await?);
@@ -306,9 +395,7 @@ async fn serve(settings: &Settings, with_demo: bool) -> Result<u8, Failure> {
         settings.listen
     );
     server
-        .run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .run(crate::server::shutdown_signal())
         .await
         .map_err(|err| Failure::Other(format!("the server stopped: {err}")))?;
     Ok(0)
@@ -329,6 +416,37 @@ async fn demo_text(engine: &Engine, auth: &Authenticator) -> Result<String, Fail
         }
     }
     Ok(text)
+}
+
+/// Connects and migrates, for the commands that need the database but not the engine. A database
+/// that cannot be opened or migrated is reported against `database_url`, as `serve` does.
+async fn open_database(
+    settings: &Settings,
+) -> Result<
+    (
+        govflow_engine::db::DatabaseConnection,
+        govflow_engine::db::MigrationReport,
+    ),
+    Failure,
+> {
+    let connection = govflow_engine::db::connect(settings.raw.database_url.trim())
+        .await
+        .map_err(|err| settings.error("database_url", err.to_string()))?;
+    let report = match govflow_engine::db::migrate(&connection).await {
+        Ok(report) => report,
+        // A schema newer than this binary: the fix is a newer govflow, not another database.
+        Err(err @ govflow_engine::EngineError::Conflict(_)) => return Err(err.into()),
+        Err(err) => {
+            return Err(Failure::Settings(settings.error(
+                "database_url",
+                format!(
+                    "cannot apply the migrations: {err}; check that the user may create tables \
+                     in this database"
+                ),
+            )));
+        }
+    };
+    Ok((connection, report))
 }
 
 fn line(out: &mut String, text: &str) {
@@ -377,6 +495,17 @@ fn checked_set(
     settings: &Settings,
     dir: Option<&Path>,
 ) -> Result<workflow::Definitions, Vec<String>> {
+    if let Some(dir) = dir
+        && !dir.is_dir()
+    {
+        // Said plainly: a missing folder has no line to point at.
+        let problem = if dir.exists() {
+            "is not a folder"
+        } else {
+            "the folder does not exist"
+        };
+        return Err(vec![format!("{}: {problem}", dir.display())]);
+    }
     let (source, workflows_dir) = source_for(settings, dir);
     let templates = load_templates(&source).map_err(|err| vec![err.to_string()])?;
     let vocabulary = workflow::vocabulary(&templates);
@@ -434,8 +563,7 @@ async fn apply_workflows(
             return Ok(1);
         }
     };
-    let connection = govflow_engine::db::connect(settings.raw.database_url.trim()).await?;
-    govflow_engine::db::migrate(&connection).await?;
+    let (connection, _) = open_database(settings).await?;
     let report = store::apply(&connection, &set).await?;
     for name in &report.added {
         line(out, &format!("activated {name}"));
@@ -454,4 +582,34 @@ async fn apply_workflows(
         ),
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `--help` says what every subcommand, option and argument is for.
+    #[test]
+    fn every_argument_has_a_description() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let generated = matches!(arg.get_id().as_str(), "help" | "version");
+                if arg.get_help().is_none() && !generated {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(sub_path.clone());
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        Cli::command().debug_assert();
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "govflow", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:?}");
+    }
 }

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod cli;
+pub mod graphiql;
 pub mod graphql;
+pub mod listener;
 pub mod server;
 pub mod settings;

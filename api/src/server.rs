@@ -2,24 +2,31 @@
 //!
 //! The GraphQL handler reads the body itself so that every refusal (a body over the limit, a
 //! batch, JSON that is not a GraphQL request) comes back as a GraphQL error body with a code,
-//! and it bounds each request's time.
+//! and it bounds each request's time, from the first byte of its body to the last byte of its
+//! answer. The listener bounds the connections (see [`crate::listener`]); CORS is answered only
+//! for the configured origins.
 
 use crate::auth::{AuthError, Authenticator};
-use crate::graphql::{self, Caller, GovflowSchema};
+use crate::graphql::{self, Caller, GovflowSchema, RequestDeadline};
+use crate::listener::LimitedListener;
 use crate::settings::{Settings, SettingsError};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, Response, ServerError};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use govflow_engine::{Clock, Engine, StartError, db};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
+
+/// How long a connection may stay silent beyond the request time limit before it is closed.
+const IDLE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +61,7 @@ struct AppState {
 }
 
 pub struct Server {
-    listener: TcpListener,
+    listener: LimitedListener,
     router: Router,
     engine: Engine,
     auth: Arc<Authenticator>,
@@ -66,8 +73,24 @@ pub async fn open_engine(
     settings: &Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<Engine, StartupError> {
-    let connection = db::connect(settings.raw.database_url.trim()).await?;
-    let report = db::migrate(&connection).await?;
+    // A database that cannot be opened or migrated is a start-up problem of `database_url`: the
+    // operator gets the setting, where it came from, and what to do (exit code 2).
+    let connection = db::connect(settings.raw.database_url.trim())
+        .await
+        .map_err(|err| settings.error("database_url", err.to_string()))?;
+    let report = db::migrate(&connection).await.map_err(|err| match err {
+        // A schema newer than this binary: the fix is a newer govflow, not another database.
+        govflow_engine::EngineError::Conflict(_) => StartupError::from(err),
+        other => StartupError::Settings(settings.error(
+            "database_url",
+            format!(
+                "cannot apply the migrations: {other}; check that the user may create tables in \
+                 this database"
+            ),
+        )),
+    })?;
+    // The migrator's own per-migration lines are filtered out of the default log (see the
+    // `cli` module), so each migration is logged once, here.
     for name in &report.applied {
         tracing::info!("applied migration {name}");
     }
@@ -85,6 +108,12 @@ impl Server {
                     addr: settings.listen.to_string(),
                     err,
                 })?;
+        let timeout = Duration::from_secs(settings.raw.limits.request_timeout_seconds);
+        let listener = LimitedListener::new(
+            listener,
+            settings.raw.limits.max_connections,
+            timeout + IDLE_MARGIN,
+        );
         let state = AppState {
             engine: engine.clone(),
             schema: graphql::build_schema(
@@ -94,12 +123,16 @@ impl Server {
             ),
             auth: auth.clone(),
             max_body_bytes: settings.raw.limits.max_body_bytes,
-            timeout: Duration::from_secs(settings.raw.limits.request_timeout_seconds),
+            timeout,
         };
-        let router = Router::new()
-            .route("/graphql", get(graphiql).post(graphql_handler))
+        let mut router = Router::new()
+            .route("/graphql", get(crate::graphiql::page).post(graphql_handler))
+            .route("/graphiql/{name}", get(crate::graphiql::asset))
             .route("/health", get(health))
             .with_state(state);
+        if let Some(cors) = cors_layer(&settings.raw.cors_origins) {
+            router = router.layer(cors);
+        }
         Ok(Server {
             listener,
             router,
@@ -134,8 +167,51 @@ impl Server {
     }
 }
 
-async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+/// CORS for the configured origins only (the settings have checked that each parses); none
+/// configured means no CORS headers, so browsers on other origins are refused.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// Completes on SIGINT or SIGTERM, so that `serve` stops taking connections, lets the requests
+/// in flight finish, and exits 0.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
@@ -171,20 +247,49 @@ async fn graphql_handler(
     handle(state, request).instrument(span).await
 }
 
+fn too_large(state: &AppState) -> axum::response::Response {
+    error_body(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BAD_REQUEST",
+        &format!(
+            "the request body is over the limit of {} bytes",
+            state.max_body_bytes
+        ),
+    )
+}
+
+fn timed_out(state: &AppState, what: &str) -> axum::response::Response {
+    error_body(
+        StatusCode::OK,
+        "TIMEOUT",
+        &format!(
+            "{what} past its time limit of {} s",
+            state.timeout.as_secs()
+        ),
+    )
+}
+
 async fn handle(state: AppState, request: Request<Body>) -> axum::response::Response {
+    let deadline = Instant::now() + state.timeout;
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, state.max_body_bytes).await {
-        Ok(bytes) => bytes,
+    // A body announced as too large is refused before a byte of it is read.
+    let announced = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > state.max_body_bytes as u64) {
+        return too_large(&state);
+    }
+    let bytes = match tokio::time::timeout_at(deadline, to_bytes(body, state.max_body_bytes)).await
+    {
         Err(_) => {
-            return error_body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BAD_REQUEST",
-                &format!(
-                    "the request body is over the limit of {} bytes",
-                    state.max_body_bytes
-                ),
-            );
+            let mut response = timed_out(&state, "the request body was still arriving");
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            return response;
         }
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return too_large(&state),
     };
     let json: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(json) => json,
@@ -216,22 +321,14 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
     let caller = authenticate(&state, &parts.headers).await;
     let mutation = graphql::is_mutation(&gql_request);
     let (caller, loader) = graphql::request_data(&state.engine, caller, mutation);
-    let gql_request = gql_request.data(caller).data(loader);
-    let response =
-        match tokio::time::timeout(state.timeout, state.schema.execute(gql_request)).await {
-            Ok(response) => response,
-            Err(_) => {
-                return error_body(
-                    StatusCode::OK,
-                    "TIMEOUT",
-                    &format!(
-                        "the request ran past its time limit of {} s",
-                        state.timeout.as_secs()
-                    ),
-                );
-            }
-        };
-    finish(response)
+    let gql_request = gql_request
+        .data(caller)
+        .data(loader)
+        .data(RequestDeadline::new(deadline.into_std()));
+    match tokio::time::timeout_at(deadline, state.schema.execute(gql_request)).await {
+        Ok(response) => finish(response),
+        Err(_) => timed_out(&state, "the request ran"),
+    }
 }
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Caller {

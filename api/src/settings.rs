@@ -17,6 +17,8 @@ pub const BUILTIN_SETTINGS: &str = include_str!("../../config/govflow.toml");
 const ENV_PREFIX: &str = "GOVFLOW_";
 /// Variables of the test harness, never read as settings.
 const TEST_PREFIX: &str = "GOVFLOW_TEST_";
+/// The origin of a value that no file, variable or flag set.
+const DEFAULT_ORIGIN: &str = "built-in default";
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("setting `{key}` ({origin}): {problem}")]
@@ -38,6 +40,11 @@ pub struct RawSettings {
     pub jwt_audience: String,
     pub config_dir: String,
     pub introspection: bool,
+    /// `text` (human-readable lines) or `json` (one JSON object per line, for log shippers).
+    pub log_format: String,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the API across origins; empty
+    /// means no CORS at all.
+    pub cors_origins: Vec<String>,
     pub limits: Limits,
     pub mail: MailSettings,
 }
@@ -50,6 +57,8 @@ pub struct Limits {
     pub max_aliases: usize,
     pub max_body_bytes: usize,
     pub request_timeout_seconds: u64,
+    /// The most HTTP connections served at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +199,14 @@ fn env_value(expected: &Value, raw: &str) -> Result<Value, String> {
             .parse::<f64>()
             .map(Value::Float)
             .map_err(|_| format!("`{raw}` is not a number")),
+        // A list of strings (`cors_origins`): comma-separated, since a variable holds one string.
+        Value::Array(_) => Ok(Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        )),
         other => Err(format!(
             "cannot be set from the environment ({})",
             type_name(other)
@@ -234,7 +251,9 @@ impl Settings {
             let given = text.parse::<Table>().map_err(|err| SettingsError {
                 key: "<file>".into(),
                 origin: origin.clone(),
-                problem: err.to_string().trim().replace('\n', " "),
+                // The parser's message is a diagram (line, source, caret under the fault): it
+                // keeps its line breaks, indented under the first line of the error.
+                problem: format!("is not valid TOML:\n{}", indent(err.to_string().trim_end())),
             })?;
             check_shape(&given, &schema, "", &origin)?;
             merge(&mut table, given, "", &origin, &mut origins);
@@ -307,7 +326,7 @@ impl Settings {
         self.origins
             .get(key)
             .cloned()
-            .unwrap_or_else(|| "settings file".into())
+            .unwrap_or_else(|| DEFAULT_ORIGIN.into())
     }
 
     pub fn error(&self, key: &str, problem: impl Into<String>) -> SettingsError {
@@ -330,7 +349,7 @@ impl Settings {
             origin: origins
                 .get(key)
                 .cloned()
-                .unwrap_or_else(|| "settings file".into()),
+                .unwrap_or_else(|| DEFAULT_ORIGIN.into()),
             problem,
         };
         let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
@@ -356,6 +375,15 @@ impl Settings {
                 ),
             ));
         }
+        if !matches!(raw.log_format.as_str(), "text" | "json") {
+            return Err(err(
+                "log_format",
+                format!("`{}` is not one of text, json", raw.log_format),
+            ));
+        }
+        for origin in &raw.cors_origins {
+            check_origin(origin).map_err(|problem| err("cors_origins", problem))?;
+        }
         if !matches!(raw.mail.transport.as_str(), "file" | "smtp" | "log") {
             return Err(err(
                 "mail.transport",
@@ -377,6 +405,7 @@ impl Settings {
                 "limits.request_timeout_seconds",
                 raw.limits.request_timeout_seconds,
             ),
+            ("limits.max_connections", raw.limits.max_connections as u64),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -432,4 +461,42 @@ fn merge(
             }
         }
     }
+}
+
+/// Indents every line of a multi-line message by two spaces, so that it reads as part of the
+/// error line above it.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Checks that `origin` is a browser origin, `scheme://host[:port]`: what a browser sends in its
+/// `Origin` header, with no path, query, or user name.
+fn check_origin(origin: &str) -> Result<(), String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "`{origin}` is not an origin like https://app.example.org or http://localhost:3000: \
+             {why}"
+        ))
+    };
+    let url = match url::Url::parse(origin) {
+        Ok(url) => url,
+        Err(err) => return refuse(&err.to_string()),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse("the scheme must be http or https");
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return refuse("it has no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("it must not carry a user name or password");
+    }
+    // The parser writes "/" for an empty path, so a bare trailing "/" is accepted too.
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return refuse("it must not have a path, query or fragment");
+    }
+    Ok(())
 }

@@ -17,13 +17,13 @@ use crate::forums::ForumSettings;
 use crate::history::{self, NewEntry};
 use crate::pagination::{Page, PageRequest};
 use crate::subjects::{self, SubjectInfo};
-use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
+use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::TransitionDef;
 use crate::workflow::effects::{EffectContext, notify_role};
 use crate::workflow::executor::{
     CreationRequest, authorize_creation, check_expected_version, create_subject, record_edit,
 };
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Utc};
 use govflow_entities::{amendment, amendment_response, document_version, workflow_instance};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -96,16 +96,33 @@ pub fn scope_of(row: &amendment::Model) -> SubjectScope {
     }
 }
 
-/// Drafts are read only by the group's chair, experts and coordinators.
-fn may_read_drafts(actor: &Actor, scope: &SubjectScope) -> bool {
-    ["chair", "expert", "coordinator"]
-        .iter()
-        .any(|role| actor.holds(role, scope))
+/// The one rule of who may see an amendment: anyone once it is past `draft`; a draft only the
+/// group's chair, experts and coordinators (and admins, who pass every stored role).
+fn may_read(actor: &Actor, state: &str, scope: &SubjectScope) -> bool {
+    state != "draft"
+        || ["chair", "expert", "coordinator"]
+            .iter()
+            .any(|role| actor.holds(role, scope))
 }
 
-/// Whether `actor` may see the amendment: anyone once it is past `draft`.
+/// Whether `actor` may see the amendment.
 pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
-    amendment.instance.state != "draft" || may_read_drafts(actor, &scope_of(&amendment.row))
+    may_read(actor, &amendment.instance.state, &scope_of(&amendment.row))
+}
+
+/// The readability hook of the executor: whether `actor` may see the amendment of `instance`.
+pub async fn readable<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    instance: &workflow_instance::Model,
+) -> EngineResult<bool> {
+    // A scope only ever adds roles: when the rule already passes without one, the amendment's
+    // row (for its group) need not be read, so amendments past `draft` cost no query.
+    if may_read(actor, &instance.state, &SubjectScope::default()) {
+        return Ok(true);
+    }
+    let row = row_in(db, instance.subject_id).await?;
+    Ok(may_read(actor, &instance.state, &scope_of(&row)))
 }
 
 pub fn local(zone: TimeZone, instant: DateTime<Utc>) -> String {
@@ -290,25 +307,31 @@ pub async fn responses_of(
 }
 
 /// The amendment's proposed text against its base version.
-pub async fn diff_with_base(engine: &Engine, amendment: &Amendment) -> EngineResult<Diff> {
+pub async fn diff_with_base(
+    engine: &Engine,
+    amendment: &Amendment,
+    deadline: std::time::Instant,
+) -> EngineResult<Diff> {
     let base = documents::version_in(
         engine.db(),
         amendment.row.document_id,
         amendment.row.base_version,
     )
     .await?;
-    Ok(diff::diff(
-        &base.text,
-        &amendment.row.text,
-        &format!("version {}", amendment.row.base_version),
-        "proposed",
-    ))
+    diff::diff_bounded(
+        base.text,
+        amendment.row.text.clone(),
+        format!("version {}", amendment.row.base_version),
+        "proposed".to_owned(),
+        deadline,
+    )
+    .await
 }
 
 fn parse_title(raw: Option<&str>, document_title: &str) -> EngineResult<String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(format!("Amendment to {document_title}")),
-        Some(title) => Ok(RequiredText::parse("title", title, MAX_NAME_CHARS * 2)?.into_string()),
+        Some(title) => Ok(SingleLine::parse("title", title, MAX_NAME_CHARS * 2)?.into_string()),
     }
 }
 
@@ -400,7 +423,7 @@ pub async fn update_amendment(
         .as_deref()
         .map(|text| documents::parse_text("text", text, &settings))
         .transpose()?;
-    let title = RequiredText::parse_optional("title", update.title.as_deref(), MAX_NAME_CHARS * 2)?;
+    let title = SingleLine::parse_optional("title", update.title.as_deref(), MAX_NAME_CHARS * 2)?;
     if !actor.holds("chair", &scope_of(&current.row)) {
         return Err(EngineError::Forbidden(
             "editing an amendment needs the role chair".into(),
@@ -456,6 +479,11 @@ pub async fn respond(
 ) -> EngineResult<amendment_response::Model> {
     let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
+    // The state is checked only once the instance row is ours: an adoption (or any transition)
+    // under way commits first, and this response then sees the amendment as it left it.
+    if subjects::lock_instance(&txn, id).await?.is_none() {
+        return Err(EngineError::not_found("amendment", id));
+    }
     let current = load(&txn, id).await?;
     if !readable_by(actor, &current) {
         return Err(EngineError::not_found("amendment", id));
@@ -570,15 +598,9 @@ pub async fn check_input(
             let closes_at = closes_at_of(input)?;
             let row = row_in(txn, instance.subject_id).await?;
             let settings = ForumSettings::of(&forum_of(txn, row.forum_id).await?);
-            let days = u64::try_from(settings.min_consultation_days).unwrap_or(0);
+            let days = u32::try_from(settings.min_consultation_days).unwrap_or(0);
             // Days are counted in the group's calendar and keep the wall time.
-            let zone = subject.time_zone.tz();
-            let earliest = engine
-                .now()
-                .with_timezone(&zone)
-                .checked_add_days(Days::new(days))
-                .map(|at| at.with_timezone(&Utc))
-                .unwrap_or_else(|| engine.now());
+            let earliest = crate::time::add_days(subject.time_zone, engine.now(), days);
             if closes_at < earliest {
                 return Err(EngineError::invalid(
                     "closesAt",

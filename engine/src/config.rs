@@ -80,10 +80,12 @@ fn builtin_files(files: &[(&str, &str)], dir: &str) -> Vec<SourceFile> {
 /// Reads every `*.{extension}` file of a folder, sorted by file name.
 pub fn read_dir_files(dir: &Path, extension: &str) -> EngineResult<Vec<SourceFile>> {
     let unreadable = |err: std::io::Error| {
-        EngineError::invalid(
-            "config_dir",
-            format!("cannot read {}: {err}", dir.display()),
-        )
+        let problem = if err.kind() == std::io::ErrorKind::NotFound {
+            format!("the folder {} does not exist", dir.display())
+        } else {
+            format!("cannot read {}: {err}", dir.display())
+        };
+        EngineError::invalid("config_dir", problem)
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(unreadable)?

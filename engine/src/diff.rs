@@ -1,8 +1,47 @@
 //! Diffs between two texts (document versions, or an amendment and its base), computed with
 //! `similar`: a unified text for people, and structured hunks, with word-level changes inside
 //! changed lines, for front-ends that render them side by side.
+//!
+//! A diff is CPU-bound and, between texts that differ everywhere, far from linear. So it never
+//! runs on the async workers: [`diff_bounded`] runs it on the blocking pool, a few at a time (one
+//! core stays free for everything else), and with a deadline after which `similar` gives a coarser
+//! answer (whole blocks replaced) instead of the finest one.
 
+use crate::error::{EngineError, EngineResult};
 use similar::{ChangeTag, TextDiff};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// The longest one diff may search for the finest answer before it settles for a coarser one.
+pub const MAX_DIFF_TIME: Duration = Duration::from_secs(2);
+
+/// Diffs that may run at once: all cores but one, so that requests keep being answered.
+static DIFF_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    Semaphore::new(cores.saturating_sub(1).max(1))
+});
+
+/// Diffs two texts off the async workers, ending by `deadline` (and within [`MAX_DIFF_TIME`] of
+/// starting) with the finest diff found by then.
+pub async fn diff_bounded(
+    old: String,
+    new: String,
+    old_label: String,
+    new_label: String,
+    deadline: Instant,
+) -> EngineResult<Diff> {
+    let _slot = DIFF_SLOTS
+        .acquire()
+        .await
+        .map_err(|err| EngineError::Internal(format!("the diff slots are closed: {err}")))?;
+    let deadline = deadline.min(Instant::now() + MAX_DIFF_TIME);
+    tokio::task::spawn_blocking(move || {
+        diff_until(&old, &new, &old_label, &new_label, Some(deadline))
+    })
+    .await
+    .map_err(|err| EngineError::Internal(format!("a diff failed: {err}")))
+}
 
 /// How many unchanged lines surround each hunk.
 const CONTEXT_LINES: usize = 3;
@@ -74,7 +113,21 @@ fn strip_newline(text: &str) -> String {
 
 /// Diffs `old` against `new`; the labels name the two sides in the unified text.
 pub fn diff(old: &str, new: &str, old_label: &str, new_label: &str) -> Diff {
-    let text_diff = TextDiff::from_lines(old, new);
+    diff_until(old, new, old_label, new_label, None)
+}
+
+fn diff_until(
+    old: &str,
+    new: &str,
+    old_label: &str,
+    new_label: &str,
+    deadline: Option<Instant>,
+) -> Diff {
+    let mut config = TextDiff::configure();
+    if let Some(deadline) = deadline {
+        config.deadline(deadline);
+    }
+    let text_diff = config.diff_lines(old, new);
     let unified = text_diff
         .unified_diff()
         .context_radius(CONTEXT_LINES)
@@ -91,7 +144,7 @@ pub fn diff(old: &str, new: &str, old_label: &str, new_label: &str) -> Diff {
         let new_range = first.new_range().start..last.new_range().end;
         let mut lines = Vec::new();
         for op in &group {
-            for change in text_diff.iter_inline_changes(op) {
+            for change in text_diff.iter_inline_changes_deadline(op, deadline) {
                 let op = Op::of(change.tag());
                 match op {
                     Op::Insert => inserted_lines += 1,

@@ -10,12 +10,13 @@ use crate::error::{EngineError, EngineResult};
 use crate::forums::ForumSettings;
 use crate::history;
 use crate::pagination::{Page, PageRequest};
-use crate::types::{LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
+use crate::types::{LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone, check_single_line};
 use crate::workflow::guards::{self, GuardContext};
 use govflow_entities::{document, document_version, forum, working_group};
+use govflow_migration::TERMS_OF_REFERENCE_INDEX;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -88,17 +89,19 @@ fn parse_kind(raw: &str) -> EngineResult<String> {
 }
 
 fn parse_symbol(raw: Option<&str>) -> EngineResult<Option<String>> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(symbol) if symbol.len() <= 100 && !symbol.chars().any(char::is_whitespace) => {
-            Ok(Some(symbol.to_owned()))
-        }
-        Some(symbol) => Err(EngineError::invalid(
+    let Some(symbol) = raw.map(str::trim).filter(|symbol| !symbol.is_empty()) else {
+        return Ok(None);
+    };
+    check_single_line("symbol", symbol)?;
+    if symbol.len() <= 100 && !symbol.chars().any(char::is_whitespace) {
+        Ok(Some(symbol.to_owned()))
+    } else {
+        Err(EngineError::invalid(
             "symbol",
             format!(
                 "`{symbol}` must be at most 100 characters without spaces (e.g. E/C.16/2024/7)"
             ),
-        )),
+        ))
     }
 }
 
@@ -125,11 +128,11 @@ pub async fn create_document(
     input: NewDocument,
 ) -> EngineResult<document::Model> {
     let kind = parse_kind(input.kind.trim())?;
-    let title = RequiredText::parse("title", &input.title, MAX_NAME_CHARS * 2)?.into_string();
+    let title = SingleLine::parse("title", &input.title, MAX_NAME_CHARS * 2)?.into_string();
     let symbol = parse_symbol(input.symbol.as_deref())?;
     let language = LanguageTag::parse("originalLanguage", input.original_language.trim())?;
     let txn = begin_write(engine.db()).await?;
-    let (forum_id, group_id) = match (input.group_id, input.forum_id) {
+    let (forum_id, group) = match (input.group_id, input.forum_id) {
         (Some(group_id), forum_id) => {
             let group = working_group::Entity::find_by_id(group_id)
                 .one(&txn)
@@ -138,7 +141,7 @@ pub async fn create_document(
             if forum_id.is_some_and(|forum_id| forum_id != group.forum_id) {
                 return Err(EngineError::invalid("forumId", "is not the group's forum"));
             }
-            (group.forum_id, Some(group_id))
+            (group.forum_id, Some(group))
         }
         (None, Some(forum_id)) => (forum_of(&txn, forum_id).await?.id, None),
         (None, None) => {
@@ -148,6 +151,7 @@ pub async fn create_document(
             ));
         }
     };
+    let group_id = group.as_ref().map(|group| group.id);
     let forum = forum_of(&txn, forum_id).await?;
     let settings = ForumSettings::of(&forum);
     let text = parse_text("text", &input.text, &settings)?;
@@ -184,23 +188,22 @@ pub async fn create_document(
             .await?
             > 0;
         if taken {
-            return Err(EngineError::Conflict(format!(
-                "the forum already has a document with symbol `{symbol}`"
-            )));
+            return Err(symbol_taken(symbol));
         }
     }
+    // A group's terms of reference are one document, amended over time. The unique index
+    // `ux_document_group_terms_of_reference` is what holds under concurrency (on PostgreSQL two
+    // creations can both pass this check); the check is here for the plain case.
     if kind == "terms_of_reference"
-        && let Some(group_id) = group_id
+        && let Some(group) = &group
     {
         let existing = document::Entity::find()
-            .filter(document::Column::GroupId.eq(group_id))
+            .filter(document::Column::GroupId.eq(group.id))
             .filter(document::Column::Kind.eq("terms_of_reference"))
             .count(&txn)
             .await?;
         if existing > 0 {
-            return Err(EngineError::Conflict(
-                "the group already has terms of reference: amend them instead".into(),
-            ));
+            return Err(terms_of_reference_taken(group));
         }
     }
     let now = engine.now();
@@ -218,7 +221,14 @@ pub async fn create_document(
     };
     document::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(&txn)
-        .await?;
+        .await
+        .map_err(|err| match (unique_index_hit(&err), &group, &row.symbol) {
+            (Some(UniqueIndex::TermsOfReference), Some(group), _) => {
+                terms_of_reference_taken(group)
+            }
+            (Some(UniqueIndex::Symbol), _, Some(symbol)) => symbol_taken(symbol),
+            _ => EngineError::from(err),
+        })?;
     insert_version(
         &txn,
         row.id,
@@ -242,6 +252,41 @@ pub async fn create_document(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+fn terms_of_reference_taken(group: &working_group::Model) -> EngineError {
+    EngineError::Conflict(format!(
+        "the group \"{}\" already has terms of reference: amend them instead",
+        group.name
+    ))
+}
+
+fn symbol_taken(symbol: &str) -> EngineError {
+    EngineError::Conflict(format!(
+        "the forum already has a document with symbol `{symbol}`"
+    ))
+}
+
+/// The unique indexes of the document table that a creation can hit.
+enum UniqueIndex {
+    TermsOfReference,
+    Symbol,
+}
+
+/// Which unique index an insert into the document table violated. PostgreSQL's message names the
+/// index; SQLite's names the index's columns (`document.group_id` is the only column of the
+/// terms-of-reference index, `document.symbol` belongs to the symbol index).
+fn unique_index_hit(err: &DbErr) -> Option<UniqueIndex> {
+    let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() else {
+        return None;
+    };
+    if message.contains(TERMS_OF_REFERENCE_INDEX) || message.contains("document.group_id") {
+        Some(UniqueIndex::TermsOfReference)
+    } else if message.contains("symbol") {
+        Some(UniqueIndex::Symbol)
+    } else {
+        None
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -367,14 +412,17 @@ pub async fn diff_versions(
     document_id: Uuid,
     from: i32,
     to: i32,
+    deadline: std::time::Instant,
 ) -> EngineResult<Diff> {
     get_document(engine, document_id).await?;
     let old = version_in(engine.db(), document_id, from).await?;
     let new = version_in(engine.db(), document_id, to).await?;
-    Ok(diff::diff(
-        &old.text,
-        &new.text,
-        &format!("version {from}"),
-        &format!("version {to}"),
-    ))
+    diff::diff_bounded(
+        old.text,
+        new.text,
+        format!("version {from}"),
+        format!("version {to}"),
+        deadline,
+    )
+    .await
 }

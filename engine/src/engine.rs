@@ -1,16 +1,21 @@
 //! The [`Engine`] handle: the database, the loaded workflow definitions and templates, and the
 //! clock. Every area function takes `&Engine`; it is cheap to clone and shared by the API, the
 //! background loops and the tests.
+//!
+//! The definitions are a cache of what the database stores: a set applied while the server runs
+//! (by `govflow workflows apply`, or through another server of the same database) is picked up
+//! without a restart, as `docs/WORKFLOWS.md` describes.
 
 use crate::clock::Clock;
 use crate::config::ConfigSource;
-use crate::error::EngineError;
+use crate::error::{EngineError, EngineResult};
 use crate::templates::Templates;
-use crate::workflow::{self, Definitions, Vocabulary};
+use crate::workflow::{self, Definition, Definitions, Vocabulary, store};
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
-use std::sync::Arc;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 /// Statements slower than this are logged with their SQL.
@@ -27,7 +32,11 @@ struct Inner {
     /// Statements run through `db`, so that tests and benchmarks can show counts stay bounded.
     statements: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
-    definitions: Definitions,
+    /// The active set as last seen in the database, plus every older version met since start.
+    /// Replaced whole, never edited in place, so a reader keeps a consistent snapshot.
+    definitions: RwLock<Arc<Definitions>>,
+    /// What stored definitions are parsed against when they are loaded after start.
+    vocabulary: Vocabulary,
     templates: Templates,
     config: ConfigSource,
 }
@@ -71,7 +80,8 @@ impl Engine {
                 db,
                 statements,
                 clock,
-                definitions,
+                definitions: RwLock::new(Arc::new(definitions)),
+                vocabulary,
                 templates,
                 config,
             }),
@@ -95,8 +105,103 @@ impl Engine {
         &self.inner.clock
     }
 
-    pub fn definitions(&self) -> &Definitions {
-        &self.inner.definitions
+    /// The definitions known now, without asking the database: the active set as last seen.
+    /// [`Engine::active_definitions`] checks the database first.
+    pub fn definitions(&self) -> Arc<Definitions> {
+        Arc::clone(
+            &self
+                .inner
+                .definitions
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    fn replace_definitions(&self, change: impl FnOnce(&Arc<Definitions>) -> Arc<Definitions>) {
+        let mut current = self
+            .inner
+            .definitions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *current = change(&current);
+    }
+
+    /// The definition a subject runs under, by the hash its instance keeps. A version this
+    /// server has not met (applied after it started) is read from the database, parsed with the
+    /// same vocabulary as at start, and kept.
+    pub async fn definition_by_hash<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        hash: &str,
+    ) -> EngineResult<Arc<Definition>> {
+        if let Some(known) = self.definitions().by_hash(hash) {
+            return Ok(Arc::clone(known));
+        }
+        let loaded = Arc::new(store::load_by_hash(db, hash, &self.inner.vocabulary).await?);
+        self.replace_definitions(|current| {
+            let mut next = Definitions::clone(current);
+            next.insert_retired(Arc::clone(&loaded));
+            Arc::new(next)
+        });
+        Ok(loaded)
+    }
+
+    /// The active definition for a new subject of `subject_kind`, as the database has it now:
+    /// one indexed statement in the caller's transaction, so a creation never starts a subject
+    /// under a set that was replaced before it began. When another set has become active, the
+    /// whole stored set is read again.
+    pub async fn active_definition<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        subject_kind: &str,
+    ) -> EngineResult<Arc<Definition>> {
+        let active = store::active_hash(db, subject_kind).await?.ok_or_else(|| {
+            EngineError::Internal(format!("no workflow is defined for `{subject_kind}`"))
+        })?;
+        let changed = self
+            .definitions()
+            .by_subject(subject_kind)
+            .is_none_or(|known| known.hash != active);
+        if changed {
+            self.reload_definitions(db).await?;
+        }
+        self.definition_by_hash(db, &active).await
+    }
+
+    /// The active set as the database has it now: one statement, and the stored set read again
+    /// only when it changed.
+    pub async fn active_definitions(&self) -> EngineResult<Arc<Definitions>> {
+        let active = store::active_hashes(self.db()).await?;
+        let known = self.definitions();
+        let known_hashes: BTreeSet<String> = known
+            .iter()
+            .map(|definition| definition.hash.clone())
+            .collect();
+        if known_hashes == active {
+            return Ok(known);
+        }
+        self.reload_definitions(self.db()).await
+    }
+
+    async fn reload_definitions<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> EngineResult<Arc<Definitions>> {
+        let fresh = Arc::new(store::stored_set(db, &self.inner.vocabulary).await?);
+        tracing::info!(
+            "another workflow definition set is active: {}",
+            fresh
+                .iter()
+                .map(|definition| format!(
+                    "{} ({})",
+                    definition.name,
+                    definition.hash.get(..12).unwrap_or(&definition.hash)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.replace_definitions(|_| Arc::clone(&fresh));
+        Ok(fresh)
     }
 
     pub fn templates(&self) -> &Templates {

@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::history;
 use crate::pagination::{Page, PageRequest};
-use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, RequiredText, TimeZone};
+use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone};
 use govflow_entities::forum;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -130,7 +130,7 @@ impl ForumSettings {
         }
         if let Some(series) = &patch.summit_series {
             next.summit_series =
-                RequiredText::parse("settings.summitSeries", series, MAX_NAME_CHARS)?.into_string();
+                SingleLine::parse("settings.summitSeries", series, MAX_NAME_CHARS)?.into_string();
         }
         if let Some(bytes) = patch.max_document_bytes {
             next.max_document_bytes =
@@ -187,7 +187,7 @@ pub async fn create_forum(
     actor: &Actor,
     input: NewForum,
 ) -> EngineResult<forum::Model> {
-    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let settings = ForumSettings::default().patched(&input.settings)?;
     if !actor.is_admin {
         return Err(EngineError::Forbidden(
@@ -234,7 +234,7 @@ pub async fn update_forum(
     update: ForumUpdate,
     expected_version: Option<i32>,
 ) -> EngineResult<forum::Model> {
-    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
+    let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let txn = begin_write(engine.db()).await?;
     let current = get_forum_in(&txn, forum_id).await?;
     if !actor.holds("forum_coordinator", &forum_scope(forum_id)) {

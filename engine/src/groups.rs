@@ -9,7 +9,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::forums::{ForumSettings, forum_scope};
 use crate::pagination::{Page, PageRequest};
 use crate::subjects;
-use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, TimeZone};
+use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::TransitionDef;
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
 use chrono::{DateTime, Utc};
@@ -96,7 +96,7 @@ async fn name_taken<C: ConnectionTrait>(
 }
 
 pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> EngineResult<Group> {
-    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let theme = RequiredText::parse("theme", &input.theme, MAX_TEXT_CHARS)?.into_string();
     let zone = input
         .time_zone
@@ -179,7 +179,7 @@ pub async fn update_group(
     update: GroupUpdate,
     expected_version: Option<i32>,
 ) -> EngineResult<Group> {
-    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
+    let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let theme = RequiredText::parse_optional("theme", update.theme.as_deref(), MAX_TEXT_CHARS)?;
     let zone = update
         .time_zone

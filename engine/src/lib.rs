@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod recipients;
 pub mod subjects;
 pub mod templates;
+pub mod time;
 pub mod translations;
 pub mod types;
 pub mod users;

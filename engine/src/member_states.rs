@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::forums::forum_scope;
 use crate::history;
-use crate::types::{MAX_NAME_CHARS, RequiredText};
+use crate::types::{MAX_NAME_CHARS, SingleLine};
 use govflow_entities::{forum, member_state};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -87,7 +87,7 @@ pub async fn create_member_state(
     actor: &Actor,
     input: NewMemberState,
 ) -> EngineResult<member_state::Model> {
-    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let code = parse_code(&input.code)?;
     let txn = begin_write(engine.db()).await?;
     if forum::Entity::find_by_id(input.forum_id)
@@ -123,7 +123,7 @@ pub async fn update_member_state(
     id: Uuid,
     update: MemberStateUpdate,
 ) -> EngineResult<member_state::Model> {
-    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
+    let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let code = update.code.as_deref().map(parse_code).transpose()?;
     let txn = begin_write(engine.db()).await?;
     let current = member_state::Entity::find_by_id(id)

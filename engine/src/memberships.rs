@@ -253,3 +253,23 @@ pub async fn in_scopes(
         .all(engine.db())
         .await?)
 }
+
+/// Whether `viewer` may read the e-mail address of `user_id`, who holds `memberships`: the user
+/// themself, an administrator, or a coordinator of a forum or group the user belongs to (a forum's
+/// coordinators coordinate its groups, so they see the addresses of its groups' members). Everyone
+/// else sees the name only: an address is how people are reached, and a directory of them is what
+/// spammers and impostors look for.
+pub fn email_readable(viewer: &Actor, user_id: Uuid, memberships: &[membership::Model]) -> bool {
+    if viewer.user_id == user_id || viewer.is_admin {
+        return true;
+    }
+    let places: Vec<Uuid> = memberships
+        .iter()
+        .flat_map(|row| [Some(row.scope_id), row.forum_id])
+        .flatten()
+        .collect();
+    viewer
+        .grants
+        .iter()
+        .any(|grant| grant.role == "coordinator" && places.contains(&grant.scope_id))
+}

@@ -1,6 +1,7 @@
-//! What the executor needs to know about a subject of any kind: its scope (for role checks and
-//! recipients), its time zone, and the fields its e-mails may show. Each subject kind registers
-//! here; the workflow instance row says which kind a subject id is.
+//! What the executor needs to know about a subject of any kind: whether the caller may see it at
+//! all, its scope (for role checks and recipients), its time zone, and the fields its e-mails may
+//! show. Each subject kind registers here; the workflow instance row says which kind a subject id
+//! is.
 
 use crate::actor::{Acting, SubjectScope};
 use crate::engine::Engine;
@@ -8,7 +9,9 @@ use crate::error::{EngineError, EngineResult};
 use crate::types::TimeZone;
 use crate::workflow::TransitionDef;
 use govflow_entities::{forum, workflow_instance, working_group};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -24,6 +27,11 @@ pub struct SubjectInfo {
     pub forum: serde_json::Value,
 }
 
+/// What an unknown subject id answers; a subject the caller may not read answers the same.
+pub fn not_found(subject_id: Uuid) -> EngineError {
+    EngineError::not_found("workflow subject", subject_id)
+}
+
 pub async fn instance_of<C: ConnectionTrait>(
     db: &C,
     subject_id: Uuid,
@@ -32,7 +40,41 @@ pub async fn instance_of<C: ConnectionTrait>(
         .filter(workflow_instance::Column::SubjectId.eq(subject_id))
         .one(db)
         .await?
-        .ok_or_else(|| EngineError::not_found("workflow subject", subject_id))
+        .ok_or_else(|| not_found(subject_id))
+}
+
+/// The instance of `subject_id`, with its row locked until the transaction ends, so that a
+/// write depending on the subject's state waits for a transition of it under way. PostgreSQL
+/// takes the row lock (`FOR UPDATE`); SQLite has no row locks (sea-query leaves the clause out)
+/// and needs none, since its write transactions start with `BEGIN IMMEDIATE` and so run one at
+/// a time.
+pub async fn lock_instance(
+    txn: &DatabaseTransaction,
+    subject_id: Uuid,
+) -> EngineResult<Option<workflow_instance::Model>> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.eq(subject_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?)
+}
+
+/// Whether `acting` may know that the subject exists. The caller answers `false` exactly as it
+/// answers an unknown id (DECISIONS: a draft the caller may not read is NOT_FOUND), and asks
+/// before any role check, so that FORBIDDEN never tells an outsider the subject is there.
+pub async fn readable<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    instance: &workflow_instance::Model,
+) -> EngineResult<bool> {
+    // The engine itself (scheduler, effects, closing a vote) acts on subjects nobody shows it.
+    let Acting::User(actor) = acting else {
+        return Ok(true);
+    };
+    match instance.subject_kind.as_str() {
+        "amendment" => crate::amendments::readable(db, actor, instance).await,
+        _ => Ok(true),
+    }
 }
 
 /// The workflow instances of many subjects, by subject id: one query for a page of subjects.

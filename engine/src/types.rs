@@ -116,7 +116,8 @@ impl LanguageTag {
     }
 }
 
-/// A required piece of text (a name, a title): trimmed, not empty, and of a bounded length.
+/// A required piece of text that may span lines (a theme, a reason, a comment): trimmed, not
+/// empty, and of a bounded length. One-line values are [`SingleLine`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequiredText(String);
 
@@ -150,6 +151,49 @@ impl RequiredText {
     }
 }
 
+/// One line of text (a name, a title): a [`RequiredText`] without control characters. These
+/// values end up in e-mail subject lines and in one-line displays, where a line break or another
+/// control character would split a header or forge a second line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SingleLine(String);
+
+impl SingleLine {
+    pub fn parse(field: &str, raw: &str, max_chars: usize) -> Result<SingleLine, EngineError> {
+        let value = RequiredText::parse(field, raw, max_chars)?.into_string();
+        check_single_line(field, &value)?;
+        Ok(SingleLine(value))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Parses a field that may be absent (an edit that leaves it as it is).
+    pub fn parse_optional(
+        field: &str,
+        raw: Option<&str>,
+        max_chars: usize,
+    ) -> Result<Option<String>, EngineError> {
+        raw.map(|raw| SingleLine::parse(field, raw, max_chars).map(SingleLine::into_string))
+            .transpose()
+    }
+}
+
+/// Refuses a value holding a control character (`char::is_control`: line breaks, tabs, bells,
+/// escapes), naming the field and the character.
+pub fn check_single_line(field: &str, value: &str) -> Result<(), EngineError> {
+    match value.chars().find(|c| c.is_control()) {
+        None => Ok(()),
+        Some(c) => Err(EngineError::invalid(
+            field,
+            format!(
+                "must be a single line without control characters (it contains U+{:04X})",
+                u32::from(c)
+            ),
+        )),
+    }
+}
+
 /// Names of forums, groups, member states and people.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Free text such as a group's theme or a reason.
@@ -180,5 +224,47 @@ impl DecisionRule {
             DecisionRule::Consensus => "consensus",
             DecisionRule::Majority => "majority",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_lines_refuse_control_characters_and_name_the_field() {
+        for raw in [
+            "Bad\nName",
+            "Bad\rName",
+            "Bad\tName",
+            "Bell\u{7}",
+            "\u{1b}[31mRed",
+            "Next\u{85}Line",
+        ] {
+            match SingleLine::parse("name", raw, MAX_NAME_CHARS) {
+                Err(EngineError::InvalidInput { field, .. }) => {
+                    assert_eq!(field, "name", "{raw:?}")
+                }
+                other => panic!("{raw:?} was not refused: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn single_lines_are_trimmed_and_multi_line_text_keeps_its_breaks() {
+        assert_eq!(
+            SingleLine::parse("name", "  Digital Nations\n", MAX_NAME_CHARS)
+                .map(SingleLine::into_string)
+                .ok()
+                .as_deref(),
+            Some("Digital Nations")
+        );
+        assert_eq!(
+            RequiredText::parse("text", "one\ntwo\r\nthree\tfour", MAX_TEXT_CHARS)
+                .map(RequiredText::into_string)
+                .ok()
+                .as_deref(),
+            Some("one\ntwo\r\nthree\tfour")
+        );
     }
 }

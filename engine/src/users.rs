@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::history;
 use crate::pagination::{Page, PageRequest};
-use crate::types::{EmailAddress, MAX_NAME_CHARS, RequiredText};
+use crate::types::{EmailAddress, MAX_NAME_CHARS, SingleLine};
 use govflow_entities::{app_user, user_identity};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -74,7 +74,7 @@ pub async fn create_user(
     input: NewUser,
 ) -> EngineResult<app_user::Model> {
     let email = EmailAddress::parse("email", &input.email)?;
-    let name = RequiredText::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
+    let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     if !actor.is_admin {
         return Err(EngineError::Forbidden(
             "creating users needs the role admin".into(),
@@ -96,7 +96,7 @@ pub async fn bootstrap_admin(
     name: &str,
 ) -> EngineResult<app_user::Model> {
     let email = EmailAddress::parse("email", email)?;
-    let name = RequiredText::parse("name", name, MAX_NAME_CHARS)?.into_string();
+    let name = SingleLine::parse("name", name, MAX_NAME_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
     let now = engine.now();
     let existing = app_user::Entity::find()
@@ -135,7 +135,7 @@ pub async fn update_user(
         .as_deref()
         .map(|email| EmailAddress::parse("email", email))
         .transpose()?;
-    let name = RequiredText::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
+    let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let txn = begin_write(engine.db()).await?;
     let current = app_user::Entity::find_by_id(user_id)
         .one(&txn)
@@ -246,15 +246,27 @@ pub async fn by_identity(
         .await?)
 }
 
-/// Links an outside identity to a user found by verified e-mail; the link, once stored, is what
-/// later tokens are matched by, so a later change of e-mail never re-links.
-pub async fn link_identity(
+/// Links an outside identity to a user found by verified e-mail, on first sight only: a user who
+/// already has an identity of this issuer is never linked to another one, so whoever controls an
+/// address at the provider later cannot take the account over. Returns the user the identity is
+/// linked to afterwards (another request may have linked it first), or `None` when the user
+/// already holds a different identity of this issuer.
+pub async fn link_identity_once(
     engine: &Engine,
     user_id: Uuid,
     issuer: &str,
     subject: &str,
-) -> EngineResult<()> {
+) -> EngineResult<Option<Uuid>> {
     let txn = begin_write(engine.db()).await?;
+    let already = user_identity::Entity::find()
+        .filter(user_identity::Column::UserId.eq(user_id))
+        .filter(user_identity::Column::Issuer.eq(issuer))
+        .one(&txn)
+        .await?;
+    if let Some(existing) = already {
+        txn.commit().await?;
+        return Ok((existing.subject == subject).then_some(user_id));
+    }
     let row = user_identity::Model {
         id: Uuid::now_v7(),
         user_id,
@@ -269,6 +281,12 @@ pub async fn link_identity(
         ])
         .exec_without_returning(&txn)
         .await?;
+    let linked = user_identity::Entity::find()
+        .filter(user_identity::Column::Issuer.eq(issuer))
+        .filter(user_identity::Column::Subject.eq(subject))
+        .one(&txn)
+        .await?
+        .map(|link| link.user_id);
     txn.commit().await?;
-    Ok(())
+    Ok(linked)
 }

@@ -8,6 +8,9 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_foundation;
 mod m20261124_000002_documents;
+mod m20261124_000003_integrity;
+
+pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
 
 pub struct Migrator;
 
@@ -17,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_documents::Migration),
+            Box::new(m20261124_000003_integrity::Migration),
         ]
     }
 }

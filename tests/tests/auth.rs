@@ -1,5 +1,6 @@
-//! JWT authentication: only the configured algorithm, a required `exp`, `iss` and `aud` when
-//! configured, and a known user; outside identities are linked once by verified e-mail.
+//! JWT authentication: only the configured algorithm, a required `exp` and `sub`, `nbf` and `iat`
+//! honoured, `iss` and `aud` when configured, and a known user; outside identities are found by
+//! their stored link and linked once, by verified e-mail only.
 
 use govflow_tests::{TestApp, error_code, error_message};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
@@ -98,15 +99,16 @@ async fn hs256_tokens_are_checked() {
     assert!(refused(&app, &forged).await.contains("signature"));
 
     let no_exp = hs256(&json!({ "sub": sub }), secret);
-    refused(&app, &no_exp).await;
+    assert!(refused(&app, &no_exp).await.contains("`exp`"));
 
-    // Without `sub`, a token signed with our own secret may name its user by e-mail.
-    let by_email = hs256(
-        &json!({ "email": "ADMIN@govflow.test", "exp": now() + 600 }),
-        secret,
-    );
-    let response = me_with(&app, &by_email).await;
-    assert_eq!(response["data"]["me"]["id"], sub, "{response}");
+    // A token names its user by `sub`, never by an e-mail address alone.
+    for verified in [json!(null), json!(false), json!(true)] {
+        let by_email = hs256(
+            &json!({ "email": "ADMIN@govflow.test", "email_verified": verified, "exp": now() + 600 }),
+            secret,
+        );
+        assert!(refused(&app, &by_email).await.contains("`sub`"));
+    }
 
     let stranger = hs256(
         &json!({ "sub": uuid::Uuid::now_v7().to_string(), "exp": now() + 600 }),
@@ -181,7 +183,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
         raw.jwt_audience = "govflow".into();
     })
     .await;
-    // Tokens minted by `govflow token` carry the configured issuer and audience.
+    // Tokens minted by `govflow token` carry govflow's own issuer and the configured audience.
     let data = app.ok("{ me { id } }", json!({}), &app.admin).await;
     assert_eq!(data["me"]["id"], app.admin.id.to_string());
     let secret = govflow_tests::TEST_SECRET.as_bytes();
@@ -192,8 +194,14 @@ async fn issuer_and_audience_are_checked_when_configured() {
             secret,
         )
     };
-    let response = me_with(&app, &token("https://idp.example", "govflow")).await;
+    let response = me_with(&app, &token("govflow", "govflow")).await;
     assert_eq!(response["data"]["me"]["id"], sub, "{response}");
+    // Under the outside issuer, a `sub` that equals a govflow id names no one without a link.
+    assert!(
+        refused(&app, &token("https://idp.example", "govflow"))
+            .await
+            .contains("not linked")
+    );
     assert!(
         refused(&app, &token("https://evil.example", "govflow"))
             .await
@@ -205,10 +213,147 @@ async fn issuer_and_audience_are_checked_when_configured() {
             .contains("audience")
     );
     let no_audience = hs256(
-        &json!({ "sub": sub, "exp": now() + 600, "iss": "https://idp.example" }),
+        &json!({ "sub": sub, "exp": now() + 600, "iss": "govflow" }),
         secret,
     );
-    refused(&app, &no_audience).await;
+    assert!(refused(&app, &no_audience).await.contains("`aud`"));
+    let no_issuer = hs256(
+        &json!({ "sub": sub, "exp": now() + 600, "aud": "govflow" }),
+        secret,
+    );
+    assert!(refused(&app, &no_issuer).await.contains("`iss`"));
+}
+
+/// What an outside identity provider signs for anyone who signs up there must never log in as a
+/// govflow user it was not linked to: a missing `sub`, an unverified address, a `sub` that
+/// happens to be a govflow id, a second identity claiming an already linked address.
+#[tokio::test]
+async fn outside_tokens_never_take_over_an_account() {
+    let key = fixture("rsa_public.pem");
+    let app = TestApp::spawn_with(|raw| {
+        raw.jwt_algorithm = "RS256".into();
+        raw.jwt_public_key_file = key;
+        raw.jwt_issuer = "https://idp.example".into();
+    })
+    .await;
+    // An RS256 server cannot mint tokens, so the chair is created through the engine.
+    let admin = govflow_engine::Actor::load(&app.engine, app.admin.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let chair = govflow_engine::users::create_user(
+        &app.engine,
+        &admin,
+        govflow_engine::users::NewUser {
+            email: "chair@example.org".into(),
+            name: "Chair".into(),
+            is_admin: false,
+        },
+    )
+    .await
+    .unwrap();
+    let admin_id = app.admin.id.to_string();
+    let idp = |claims: Value| {
+        let mut claims = claims;
+        claims["iss"] = json!("https://idp.example");
+        claims["exp"] = json!(now() + 600);
+        rs256(&claims)
+    };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "no sub, the admin's address, unverified",
+            json!({ "email": "admin@govflow.test" }),
+            "`sub`",
+        ),
+        (
+            "no sub, the admin's address, verified",
+            json!({ "email": "admin@govflow.test", "email_verified": true }),
+            "`sub`",
+        ),
+        (
+            "the admin's address, email_verified false",
+            json!({ "sub": "idp|1", "email": "admin@govflow.test", "email_verified": false }),
+            "not linked",
+        ),
+        (
+            "the admin's address, email_verified absent",
+            json!({ "sub": "idp|2", "email": "admin@govflow.test" }),
+            "not linked",
+        ),
+        (
+            "the admin's address, email_verified \"yes\"",
+            json!({ "sub": "idp|3", "email": "admin@govflow.test", "email_verified": "yes" }),
+            "not linked",
+        ),
+        (
+            "a sub equal to the admin's govflow id",
+            json!({ "sub": admin_id, "email_verified": true }),
+            "not linked",
+        ),
+    ];
+    for (case, claims, says) in cases {
+        let message = refused(&app, &idp(claims)).await;
+        assert!(message.contains(says), "{case}: {message}");
+    }
+
+    // The chair's first verified sign-in links `idp|chair` (a provider's "true" string counts).
+    let first =
+        idp(json!({ "sub": "idp|chair", "email": "chair@example.org", "email_verified": "true" }));
+    let response = me_with(&app, &first).await;
+    assert_eq!(
+        response["data"]["me"]["id"],
+        chair.id.to_string(),
+        "{response}"
+    );
+    // Another identity of the same provider claiming the chair's verified address is refused.
+    let second = idp(
+        json!({ "sub": "idp|someone-else", "email": "chair@example.org", "email_verified": true }),
+    );
+    assert!(refused(&app, &second).await.contains("already linked"));
+    // The link, not the address, decides later sign-ins.
+    let later = idp(json!({ "sub": "idp|chair", "email": "new@example.org" }));
+    let response = me_with(&app, &later).await;
+    assert_eq!(
+        response["data"]["me"]["id"],
+        chair.id.to_string(),
+        "{response}"
+    );
+    // A token not of the outside issuer, signed with the provider's key, names a govflow id.
+    let own = rs256(&json!({ "sub": admin_id, "iss": "govflow", "exp": now() + 600 }));
+    refused(&app, &own).await;
+}
+
+/// `nbf` and `iat` are honoured, with five seconds of leeway for clocks that disagree.
+#[tokio::test]
+async fn tokens_not_yet_valid_are_refused() {
+    let app = TestApp::spawn().await;
+    let secret = govflow_tests::TEST_SECRET.as_bytes();
+    let sub = app.admin.id.to_string();
+    let cases = [
+        (json!({ "nbf": now() + 600 }), Some("not valid yet")),
+        (json!({ "nbf": now() - 60 }), None),
+        (json!({ "nbf": now() + 2 }), None),
+        (json!({ "iat": now() + 600 }), Some("`iat`")),
+        (json!({ "iat": now() - 60 }), None),
+        (json!({ "nbf": "tomorrow" }), Some("malformed")),
+    ];
+    for (extra, refusal) in cases {
+        let mut claims = json!({ "sub": sub, "exp": now() + 3600 });
+        for (key, value) in extra.as_object().unwrap() {
+            claims[key] = value.clone();
+        }
+        let token = hs256(&claims, secret);
+        match refusal {
+            Some(says) => {
+                let message = refused(&app, &token).await;
+                assert!(message.contains(says), "{extra}: {message}");
+            }
+            None => {
+                let response = me_with(&app, &token).await;
+                assert_eq!(response["data"]["me"]["id"], sub, "{extra}: {response}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

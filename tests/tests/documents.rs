@@ -267,7 +267,7 @@ async fn the_chair_amends_the_work_plan_after_consulting_the_experts() {
     let data = app
         .ok(
             "query($d: ID!) { document(id: $d) {
-               currentVersion { number status text objections { text author { email } } }
+               currentVersion { number status text objections { nodes { text author { name } } } }
                version(number: 1) { status }
                diff(from: 1, to: 2) { unified insertedLines deletedLines hunks { lines { op oldNumber newNumber text segments { changed text } } } }
              } }",
@@ -281,8 +281,8 @@ async fn the_chair_amends_the_work_plan_after_consulting_the_experts() {
     assert_eq!(document["currentVersion"]["text"], WORK_PLAN_V2);
     assert_eq!(document["version"]["status"], "superseded");
     assert_eq!(
-        document["currentVersion"]["objections"],
-        json!([{ "text": "The summit timing binds the group too tightly.", "author": { "email": "expert@uy.example" } }])
+        document["currentVersion"]["objections"]["nodes"],
+        json!([{ "text": "The summit timing binds the group too tightly.", "author": { "name": "Expert Silva" } }])
     );
 
     let diff = &document["diff"];
@@ -494,13 +494,13 @@ async fn experts_respond_only_while_the_window_is_open() {
 
     let data = app
         .ok(
-            "query($id: ID!) { amendment(id: $id) { comments { text textRevision } } }",
+            "query($id: ID!) { amendment(id: $id) { comments { nodes { text textRevision } } } }",
             json!({ "id": amendment }),
             &story.chair,
         )
         .await;
     assert_eq!(
-        data["amendment"]["comments"],
+        data["amendment"]["comments"]["nodes"],
         json!([{ "text": "In time", "textRevision": 1 }])
     );
 }
@@ -633,7 +633,7 @@ async fn translations_follow_versions_and_show_missing_languages() {
         json!({ "status": "published", "outdated": false })
     );
 
-    let state = "query($d: ID!) { document(id: $d) { missingLanguages translations { language versionNumber outdated } } }";
+    let state = "query($d: ID!) { document(id: $d) { missingLanguages translations { nodes { language versionNumber outdated } } } }";
     let data = app
         .ok(state, json!({ "d": story.document }), &story.endorser)
         .await;
@@ -648,7 +648,7 @@ async fn translations_follow_versions_and_show_missing_languages() {
         .ok(state, json!({ "d": story.document }), &story.endorser)
         .await;
     assert_eq!(
-        data["document"]["translations"],
+        data["document"]["translations"]["nodes"],
         json!([{ "language": "fr", "versionNumber": 1, "outdated": true }])
     );
     assert_eq!(data["document"]["missingLanguages"], json!(["fr", "es"]));

@@ -2,15 +2,21 @@
 //! on a random port with a fresh database (SQLite, or PostgreSQL when
 //! `GOVFLOW_TEST_DATABASE_URL` is set) and talks to it over HTTP and GraphQL.
 
+mod abuse;
 mod atomicity;
 mod auth;
 mod cli;
 mod concurrency;
 mod core_model;
+mod definition_sets;
 mod documents;
+mod drafts;
 mod first_run;
 mod limits;
 mod migrations;
+mod privacy;
+mod races;
 mod settings;
 mod statements;
+mod text_input;
 mod workflows;

@@ -155,3 +155,133 @@ async fn postgres_without_a_secret_refuses_to_start() {
     assert_eq!(outcome.code, 2);
     assert!(outcome.stderr.contains("jwt_secret"), "{}", outcome.stderr);
 }
+
+#[test]
+fn log_format_is_text_or_json() {
+    let settings = Settings::builtin().unwrap();
+    assert_eq!(settings.raw.log_format, "text");
+    let settings = Settings::load(
+        None,
+        env(&[("GOVFLOW_LOG_FORMAT", "json")]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(settings.raw.log_format, "json");
+    let settings_file = file("log_format = \"logfmt\"\n");
+    let err =
+        Settings::load(Some(settings_file.path()), env(&[]), &Overrides::default()).unwrap_err();
+    assert_eq!(err.key, "log_format");
+    assert_eq!(err.origin, settings_file.path().display().to_string());
+    assert!(err.problem.contains("not one of text, json"), "{err}");
+}
+
+#[test]
+fn cors_origins_are_a_list_of_origins() {
+    assert!(Settings::builtin().unwrap().raw.cors_origins.is_empty());
+
+    let settings_file = file(
+        "cors_origins = [\"https://app.example.org\", \"http://localhost:3000\", \"https://[::1]:8443/\"]\n",
+    );
+    let settings =
+        Settings::load(Some(settings_file.path()), env(&[]), &Overrides::default()).unwrap();
+    assert_eq!(
+        settings.raw.cors_origins,
+        vec![
+            "https://app.example.org",
+            "http://localhost:3000",
+            "https://[::1]:8443/"
+        ]
+    );
+
+    // In the environment, a comma-separated list.
+    let settings = Settings::load(
+        None,
+        env(&[(
+            "GOVFLOW_CORS_ORIGINS",
+            "https://a.example.org, https://b.example.org",
+        )]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.raw.cors_origins,
+        vec!["https://a.example.org", "https://b.example.org"]
+    );
+
+    for bad in [
+        "https://app.example.org/path",
+        "app.example.org",
+        "https://app.example.org?x=1",
+        "https://user@app.example.org",
+        "ftp://app.example.org",
+        "https://app.example.org:99999",
+        "*",
+    ] {
+        let err = Settings::load(
+            None,
+            env(&[("GOVFLOW_CORS_ORIGINS", bad)]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "cors_origins", "{bad}: {err}");
+        assert_eq!(err.origin, "GOVFLOW_CORS_ORIGINS");
+        assert!(err.problem.contains(bad), "{err}");
+    }
+
+    let settings_file = file("cors_origins = \"https://app.example.org\"\n");
+    let err =
+        Settings::load(Some(settings_file.path()), env(&[]), &Overrides::default()).unwrap_err();
+    assert_eq!(err.key, "cors_origins");
+    assert!(err.problem.contains("expected a list"), "{err}");
+}
+
+#[test]
+fn max_connections_defaults_to_1024_and_must_be_positive() {
+    assert_eq!(
+        Settings::builtin().unwrap().raw.limits.max_connections,
+        1024
+    );
+    let settings_file = file("[limits]\nmax_connections = 64\n");
+    let settings =
+        Settings::load(Some(settings_file.path()), env(&[]), &Overrides::default()).unwrap();
+    assert_eq!(settings.raw.limits.max_connections, 64);
+    let err = Settings::load(
+        None,
+        env(&[("GOVFLOW_LIMITS__MAX_CONNECTIONS", "0")]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.key, "limits.max_connections");
+    assert!(err.problem.contains("greater than 0"), "{err}");
+}
+
+#[test]
+fn a_syntax_error_in_the_settings_file_keeps_its_diagram() {
+    let settings_file = file("listen = \"127.0.0.1:9000\"\nintrospection = tru\n");
+    let err =
+        Settings::load(Some(settings_file.path()), env(&[]), &Overrides::default()).unwrap_err();
+    let shown = err.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(lines[0].ends_with("is not valid TOML:"), "{shown}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.trim_start().starts_with("2 | introspection = tru")),
+        "{shown}"
+    );
+    assert!(
+        lines.iter().any(|line| line.trim_end().ends_with('^')),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_value_nobody_set_comes_from_the_built_in_defaults() {
+    let settings = Settings::load(None, env(&[]), &Overrides::default()).unwrap();
+    assert_eq!(settings.origin("database_url"), "built-in default");
+    let err = settings.error("database_url", "cannot open it");
+    assert_eq!(
+        err.to_string(),
+        "setting `database_url` (built-in default): cannot open it"
+    );
+}

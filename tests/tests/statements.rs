@@ -4,11 +4,12 @@
 use govflow_tests::TestApp;
 use serde_json::json;
 
-const DEEP_LIST: &str = "{ forums { edges { node { name memberStates { code }
-  groups(first: 50) { totalCount edges { node { name state version availableTransitions { name }
+const DEEP_LIST: &str =
+    "{ forums(first: 2) { edges { node { name memberStates(first: 5) { nodes { code } }
+  groups(first: 12) { totalCount edges { node { name state version availableTransitions { name }
     forum { name } leadMemberState { code }
-    memberships { role user { email memberships { role } } }
-    history { edges { node { transition actor { email } } } } } } } } } } }";
+    memberships(first: 5) { nodes { role user { email memberships(first: 5) { nodes { role } } } } }
+    history(first: 5) { edges { node { transition actor { email } } } } } } } } } } }";
 
 async fn statements_with(app: &TestApp, query: &str, variables: serde_json::Value) -> u64 {
     let before = app.engine.statements_executed();
@@ -48,12 +49,13 @@ async fn listing_more_groups_costs_no_more_statements() {
     assert!((5..=16).contains(&many), "{many} statements for one page");
 }
 
-const DOCUMENTS: &str = "query($g: ID!) { documents(groupId: $g, first: 50) { edges { node {
+const DOCUMENTS: &str = "query($g: ID!) { documents(groupId: $g, first: 20) { edges { node {
   title timeZone createdAt group { name } currentVersion { number createdAt }
-  versions { edges { node { number author { email } } } }
-  translations { language outdated } missingLanguages
-  amendments { title state closesAt createdBy { email } responses { kind author { email } }
-    history { edges { node { transition at } } } } } } } }";
+  versions(first: 3) { edges { node { number author { email } } } }
+  translations(first: 3) { nodes { language outdated } } missingLanguages
+  amendments(first: 3) { nodes { title state closesAt createdBy { email }
+    responses(first: 3) { nodes { kind author { email } } }
+    history(first: 3) { edges { node { transition at } } } } } } } } }";
 
 async fn add_documents(
     app: &TestApp,

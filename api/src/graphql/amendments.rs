@@ -1,20 +1,21 @@
 //! Amendments: the chair's proposed changes, the consultation of the experts, and adoption.
 
-use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::connection::{Conn, child_connection, connection, page_request};
 use crate::graphql::diff::Diff;
 use crate::graphql::documents::Document;
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::groups::WorkingGroup;
-use crate::graphql::loaders::{DocumentId, GroupId, ResponsesTo, UserId};
+use crate::graphql::loaders::{AmendmentId, DocumentId, GroupId, ResponsesTo, UserId};
 use crate::graphql::users::User;
 use crate::graphql::workflow::{AvailableTransition, HistoryEntry, available, history_page};
-use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use crate::graphql::{actor, diff_deadline, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::amendments::{
     self as area, AmendmentFilter, AmendmentUpdate, NewAmendment, ResponseKind,
 };
 use govflow_engine::entities::amendment_response;
+use govflow_engine::types::TimeZone;
 use govflow_engine::workflow::{self, TransitionRequest};
 use serde_json::json;
 use uuid::Uuid;
@@ -31,16 +32,18 @@ impl Amendment {
         &self,
         ctx: &Context<'_>,
         kind: Option<&str>,
-    ) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        let all = loader(ctx)
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        let all: Vec<_> = loader(ctx)
             .load_one(ResponsesTo(self.0.row.id))
             .await?
-            .unwrap_or_default();
-        Ok(all
+            .unwrap_or_default()
             .into_iter()
             .filter(|response| kind.is_none_or(|kind| response.kind == kind))
-            .map(AmendmentResponse)
-            .collect())
+            .collect();
+        let zone = self.0.time_zone;
+        child_connection(&all, first, after, |row| AmendmentResponse { row, zone })
     }
 }
 
@@ -66,6 +69,7 @@ impl Amendment {
     ) -> async_graphql::Result<Vec<AvailableTransition>> {
         available(ctx, &self.0.instance, &area::scope_of(&self.0.row)).await
     }
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     pub async fn history(
         &self,
         ctx: &Context<'_>,
@@ -122,54 +126,84 @@ impl Amendment {
         }
     }
     /// Every comment, endorsement and objection, oldest first.
-    async fn responses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        self.responses_of_kind(ctx, None).await
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn responses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        self.responses_of_kind(ctx, None, first, after).await
     }
-    async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("comment")).await
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        self.responses_of_kind(ctx, Some("comment"), first, after)
+            .await
     }
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn endorsements(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("endorsement")).await
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        self.responses_of_kind(ctx, Some("endorsement"), first, after)
+            .await
     }
-    async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("objection")).await
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn objections(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        self.responses_of_kind(ctx, Some("objection"), first, after)
+            .await
     }
     /// The proposed text against its base version.
+    #[graphql(complexity = 50)]
     async fn diff(&self, ctx: &Context<'_>) -> async_graphql::Result<Diff> {
-        Ok(area::diff_with_base(engine(ctx), &self.0)
+        let deadline = diff_deadline(ctx)?;
+        Ok(area::diff_with_base(engine(ctx), &self.0, deadline)
             .await
             .gql()?
             .into())
     }
 }
 
-pub struct AmendmentResponse(pub amendment_response::Model);
+/// A comment, endorsement or objection, its instant shown in the amendment's zone.
+pub struct AmendmentResponse {
+    pub row: amendment_response::Model,
+    pub zone: TimeZone,
+}
 
 #[Object]
 impl AmendmentResponse {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     /// `comment`, `endorsement` or `objection`.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        &self.row.kind
     }
     async fn text(&self) -> &str {
-        &self.0.text
+        &self.row.text
     }
     /// The amendment's text revision the response was about.
     async fn text_revision(&self) -> i32 {
-        self.0.text_revision
+        self.row.text_revision
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        govflow_engine::time::local(self.zone, self.row.created_at)
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         Ok(loader(ctx)
-            .load_one(UserId(self.0.author_id))
+            .load_one(UserId(self.row.author_id))
             .await?
             .map(User))
     }
@@ -208,6 +242,7 @@ impl AmendmentsQuery {
     }
 
     /// Amendments of a group or a document, optionally in one state, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn amendments(
         &self,
         ctx: &Context<'_>,
@@ -269,11 +304,15 @@ async fn respond(
 ) -> async_graphql::Result<AmendmentResponse> {
     let actor = actor(ctx)?;
     let id: Uuid = parse_id("id", id)?;
-    Ok(AmendmentResponse(
-        area::respond(engine(ctx), actor, id, kind, text)
-            .await
-            .gql()?,
-    ))
+    let row = area::respond(engine(ctx), actor, id, kind, text)
+        .await
+        .gql()?;
+    let zone = loader(ctx)
+        .load_one(AmendmentId(id))
+        .await?
+        .map(|amendment| amendment.time_zone)
+        .unwrap_or_else(TimeZone::utc);
+    Ok(AmendmentResponse { row, zone })
 }
 
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! Documents, their versions, translations and diffs.
 
 use crate::graphql::amendments::{Amendment, AmendmentResponse};
-use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::connection::{Conn, child_connection, connection, page_request};
 use crate::graphql::diff::Diff;
 use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::forums::Forum;
@@ -11,7 +11,7 @@ use crate::graphql::loaders::{
     VersionsOf,
 };
 use crate::graphql::users::User;
-use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use crate::graphql::{actor, diff_deadline, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::amendments;
@@ -30,8 +30,7 @@ impl Document {
         if let Some(group_id) = self.0.group_id
             && let Some(group) = loader(ctx).load_one(GroupId(group_id)).await?
         {
-            return Ok(TimeZone::parse("timeZone", &group.row.time_zone)
-                .unwrap_or_else(|_| TimeZone::utc()));
+            return Ok(govflow_engine::time::stored_zone(&group.row.time_zone));
         }
         let forum = loader(ctx).load_one(ForumId(self.0.forum_id)).await?;
         Ok(forum
@@ -127,6 +126,7 @@ impl Document {
             None => Ok(None),
         }
     }
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn versions(
         &self,
         ctx: &Context<'_>,
@@ -165,20 +165,23 @@ impl Document {
             .map(|version| DocumentVersion(version, zone)))
     }
     /// Translations, of one version when `versionNumber` is given.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn translations(
         &self,
         ctx: &Context<'_>,
         version_number: Option<i32>,
-    ) -> async_graphql::Result<Vec<Translation>> {
-        Ok(self
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Translation>> {
+        let all: Vec<_> = self
             .all_translations(ctx)
             .await?
             .into_iter()
             .filter(|translation| {
                 version_number.is_none_or(|number| translation.row.version_number == number)
             })
-            .map(Translation)
-            .collect())
+            .collect();
+        child_connection(&all, first, after, Translation)
     }
     /// The forum's official languages with no published translation of the version (default:
     /// the current one).
@@ -201,24 +204,30 @@ impl Document {
         ))
     }
     /// The diff between two versions.
+    #[graphql(complexity = 50)]
     async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Diff> {
-        Ok(area::diff_versions(engine(ctx), self.0.id, from, to)
-            .await
-            .gql()?
-            .into())
+        let deadline = diff_deadline(ctx)?;
+        Ok(
+            area::diff_versions(engine(ctx), self.0.id, from, to, deadline)
+                .await
+                .gql()?
+                .into(),
+        )
     }
     /// The document's amendments the caller may see, optionally in one state.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn amendments(
         &self,
         ctx: &Context<'_>,
         state: Option<String>,
-    ) -> async_graphql::Result<Vec<Amendment>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Amendment>> {
         let actor = actor(ctx)?;
-        let all = loader(ctx)
+        let all: Vec<_> = loader(ctx)
             .load_one(AmendmentsOf(self.0.id))
             .await?
-            .unwrap_or_default();
-        Ok(all
+            .unwrap_or_default()
             .into_iter()
             .filter(|amendment| amendments::readable_by(actor, amendment))
             .filter(|amendment| {
@@ -226,8 +235,8 @@ impl Document {
                     .as_ref()
                     .is_none_or(|state| *state == amendment.instance.state)
             })
-            .map(Amendment)
-            .collect())
+            .collect();
+        child_connection(&all, first, after, Amendment)
     }
 }
 
@@ -266,19 +275,28 @@ impl DocumentVersion {
         }
     }
     /// The objections raised in the consultation that led to this version: its record.
-    async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AmendmentResponse>> {
-        let Some(id) = self.0.amendment_id else {
-            return Ok(Vec::new());
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn objections(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AmendmentResponse>> {
+        let objections: Vec<_> = match self.0.amendment_id {
+            Some(id) => loader(ctx)
+                .load_one(ResponsesTo(id))
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|response| response.kind == "objection")
+                .collect(),
+            None => Vec::new(),
         };
-        let responses = loader(ctx)
-            .load_one(ResponsesTo(id))
-            .await?
-            .unwrap_or_default();
-        Ok(responses
-            .into_iter()
-            .filter(|response| response.kind == "objection")
-            .map(AmendmentResponse)
-            .collect())
+        let zone = self.1;
+        child_connection(&objections, first, after, |row| AmendmentResponse {
+            row,
+            zone,
+        })
     }
 }
 
@@ -357,6 +375,7 @@ impl DocumentsQuery {
         Ok(Document(area::get_document(engine(ctx), id).await.gql()?))
     }
 
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,

@@ -1,16 +1,15 @@
 //! Forums, their settings and their member states.
 
-use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::connection::{Conn, child_connection, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{ForumId, GroupsOf, MemberStatesOf};
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
 use govflow_engine::entities::{forum, member_state};
 use govflow_engine::forums::{self as area, ForumSettings as Settings, SettingsPatch};
 use govflow_engine::member_states;
-use govflow_engine::pagination::Page;
 
 pub struct Forum(pub forum::Model);
 
@@ -32,29 +31,35 @@ impl Forum {
     async fn time_zone(&self) -> String {
         Settings::of(&self.0).time_zone
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the forum was created, with the offset of the forum's zone.
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        govflow_engine::time::local(Settings::of(&self.0).zone(), self.0.created_at)
     }
-    async fn member_states(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberState>> {
-        let states = loader(ctx).load_one(MemberStatesOf(self.0.id)).await?;
-        Ok(states
-            .unwrap_or_default()
-            .into_iter()
-            .map(MemberState)
-            .collect())
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn member_states(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<MemberState>> {
+        let states = loader(ctx)
+            .load_one(MemberStatesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        child_connection(&states, first, after, MemberState)
     }
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn groups(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<WorkingGroup>> {
-        let request = page_request(first, after)?;
         let all = loader(ctx)
             .load_one(GroupsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(connection(Page::of_slice(&all, request), WorkingGroup))
+        child_connection(&all, first, after, WorkingGroup)
     }
 }
 
@@ -179,6 +184,7 @@ pub struct ForumsQuery;
 
 #[Object]
 impl ForumsQuery {
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn forums(
         &self,
         ctx: &Context<'_>,

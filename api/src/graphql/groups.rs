@@ -1,6 +1,6 @@
 //! Working groups: queries, `createGroup` (the creation transition `establish`) and `updateGroup`.
 
-use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::connection::{Conn, child_connection, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
 use crate::graphql::loaders::{ForumId, MemberStateId, MembershipsIn};
@@ -17,7 +17,7 @@ pub struct WorkingGroup(pub Group);
 
 impl WorkingGroup {
     fn zone(&self) -> TimeZone {
-        TimeZone::parse("timeZone", &self.0.row.time_zone).unwrap_or_else(|_| TimeZone::utc())
+        govflow_engine::time::stored_zone(&self.0.row.time_zone)
     }
 
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
@@ -66,13 +66,18 @@ impl WorkingGroup {
         }
     }
     /// Who holds which role in the group.
-    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
-        let rows = loader(ctx).load_one(MembershipsIn(self.0.row.id)).await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(Membership)
-            .collect())
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Membership>> {
+        let rows = loader(ctx)
+            .load_one(MembershipsIn(self.0.row.id))
+            .await?
+            .unwrap_or_default();
+        child_connection(&rows, first, after, Membership)
     }
     /// The workflow state (a name from the `working_group` definition).
     pub async fn state(&self) -> String {
@@ -89,6 +94,7 @@ impl WorkingGroup {
     ) -> async_graphql::Result<Vec<AvailableTransition>> {
         available(ctx, &self.0.instance, &area::group_scope(&self.0.row)).await
     }
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     pub async fn history(
         &self,
         ctx: &Context<'_>,
@@ -132,6 +138,7 @@ impl GroupsQuery {
     }
 
     /// Groups, optionally of one forum and in one state, by name.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn groups(
         &self,
         ctx: &Context<'_>,

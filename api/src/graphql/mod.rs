@@ -46,6 +46,43 @@ pub struct Mutation(
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// When the request must be answered by; CPU-bound work (diffs) is cut off there.
+pub struct RequestDeadline {
+    at: std::time::Instant,
+    /// Diffs this request has asked for so far: each is bounded, and so is their number.
+    diffs: std::sync::atomic::AtomicUsize,
+}
+
+/// The most diffs one request may compute (aliases could otherwise ask for hundreds).
+pub const MAX_DIFFS_PER_REQUEST: usize = 3;
+
+impl RequestDeadline {
+    pub fn new(at: std::time::Instant) -> RequestDeadline {
+        RequestDeadline {
+            at,
+            diffs: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counts one diff against the request's allowance and returns when it must end.
+pub fn diff_deadline(ctx: &Context<'_>) -> async_graphql::Result<std::time::Instant> {
+    let fallback = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let Some(deadline) = ctx.data_opt::<RequestDeadline>() else {
+        return Ok(fallback);
+    };
+    let taken = deadline
+        .diffs
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if taken >= MAX_DIFFS_PER_REQUEST {
+        return Err(coded(
+            "QUERY_TOO_COMPLEX",
+            format!("a request may compute at most {MAX_DIFFS_PER_REQUEST} diffs"),
+        ));
+    }
+    Ok(deadline.at)
+}
+
 /// Who is asking, as resolved from the `Authorization` header before the query runs.
 #[derive(Clone)]
 pub enum Caller {
@@ -59,7 +96,10 @@ pub fn build_schema(engine: Engine, limits: &Limits, introspection: bool) -> Gov
         .data(engine)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(limits::AliasLimit(limits.max_aliases));
+        .extension(limits::ShapeLimit {
+            max_aliases: limits.max_aliases,
+            max_fields: limits.max_complexity,
+        });
     if !introspection {
         builder = builder.disable_introspection();
     }

@@ -1,6 +1,6 @@
 //! Users and their memberships.
 
-use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::connection::{Conn, child_connection, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
 use crate::graphql::groups::WorkingGroup;
@@ -18,8 +18,18 @@ impl User {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// The address, for the user themself, administrators and the coordinators of a forum or
+    /// group the user belongs to; `null` for everyone else.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let viewer = actor(ctx)?;
+        if viewer.user_id == self.0.id || viewer.is_admin {
+            return Ok(Some(&self.0.email));
+        }
+        let rows = loader(ctx)
+            .load_one(MembershipsOfUser(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(memberships::email_readable(viewer, self.0.id, &rows).then_some(self.0.email.as_str()))
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -30,13 +40,18 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
-        let rows = loader(ctx).load_one(MembershipsOfUser(self.0.id)).await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(Membership)
-            .collect())
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Membership>> {
+        let rows = loader(ctx)
+            .load_one(MembershipsOfUser(self.0.id))
+            .await?
+            .unwrap_or_default();
+        child_connection(&rows, first, after, Membership)
     }
 }
 
@@ -139,6 +154,7 @@ impl UsersQuery {
     }
 
     /// Every user (admin).
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -33,11 +33,26 @@ pub struct DefinitionError {
     /// 1-based; 0 when the problem is not inside the text (e.g. an I/O error).
     pub line: usize,
     pub reason: String,
+    /// For a TOML syntax error, the faulty line with a caret under the column, as lines of their
+    /// own: the position inside the line is what the author needs, and the reason cannot say it.
+    pub excerpt: Option<String>,
 }
 
+/// `file:line: reason`, then the excerpt's lines, if any; `file: reason` when the problem has no
+/// line (a folder or file that cannot be read), rather than a misleading line 0.
 impl fmt::Display for DefinitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.reason)?;
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.reason)?;
+        }
+        if let Some(excerpt) = &self.excerpt {
+            for line in excerpt.lines() {
+                write!(f, "\n{line}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -183,6 +198,9 @@ fn parse_located(
             let line = e.span().map_or(1, |span| ck.line(span.start));
             let reason = e.message().lines().next().unwrap_or("invalid TOML");
             ck.at_line(line, reason);
+            if let (Some(span), Some(error)) = (e.span(), ck.errors.last_mut()) {
+                error.excerpt = Some(caret_excerpt(source, &ck.line_starts, line, span.start));
+            }
             return Err(ck.errors);
         }
     };
@@ -194,6 +212,38 @@ fn parse_located(
             Err(ck.errors)
         }
     }
+}
+
+/// The 1-based `line` of `source` in a gutter, with a caret under the character at `offset`:
+///
+/// ```text
+///   |
+/// 2 | subject = "x
+///   |           ^
+/// ```
+fn caret_excerpt(source: &str, line_starts: &[usize], line: usize, offset: usize) -> String {
+    let start = line_starts
+        .get(line.saturating_sub(1))
+        .copied()
+        .unwrap_or(0)
+        .min(source.len());
+    let text = source[start..]
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    // Columns count characters, not bytes, so the caret sits under the right one after non-ASCII
+    // text; tabs are kept so that the caret line lines up with the source line as shown.
+    let before = source
+        .get(start..offset.max(start).min(start + text.len()))
+        .unwrap_or_default();
+    let padding: String = before
+        .chars()
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let number = line.to_string();
+    let gutter = " ".repeat(number.len());
+    format!("{gutter} |\n{number} | {text}\n{gutter} | {padding}^")
 }
 
 /// Walks the span-carrying TOML tree, collecting errors instead of stopping,
@@ -238,6 +288,7 @@ impl<'s> Checker<'s> {
             file: self.file.to_owned(),
             line,
             reason: reason.into(),
+            excerpt: None,
         });
     }
 
@@ -902,6 +953,7 @@ impl Definitions {
                 errors.push(DefinitionError {
                     file: file.clone(),
                     line: lines.name,
+                    excerpt: None,
                     reason: format!(
                         "workflow `{}` is already defined in {}",
                         def.name, first.file
@@ -913,6 +965,7 @@ impl Definitions {
                 errors.push(DefinitionError {
                     file: file.clone(),
                     line: lines.subject,
+                    excerpt: None,
                     reason: format!(
                         "subject `{}` already has workflow `{}` ({})",
                         def.subject, first.name, first.file
@@ -941,8 +994,15 @@ impl Definitions {
             file,
             line: 0,
             reason: format!("cannot read: {e}"),
+            excerpt: None,
         };
-        let entries = std::fs::read_dir(dir).map_err(|e| vec![io_error(shown.clone(), e)])?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            let mut error = io_error(shown.clone(), e);
+            if !dir.exists() {
+                error.reason = "the folder does not exist".into();
+            }
+            vec![error]
+        })?;
         let mut errors = Vec::new();
         let mut paths = Vec::new();
         for entry in entries {
@@ -970,6 +1030,7 @@ impl Definitions {
                 file: shown.clone(),
                 line: 0,
                 reason: format!("no workflow definitions in {shown}"),
+                excerpt: None,
             });
         }
         match Definitions::from_sources(&sources, vocab) {
@@ -1144,9 +1205,20 @@ roles = ["chair"]
             file: "a.toml".into(),
             line: 3,
             reason: "bad".into(),
+            excerpt: None,
         };
         assert_eq!(e.to_string(), "a.toml:3: bad");
         let _: &dyn std::error::Error = &e;
+        let unlocated = DefinitionError {
+            file: "workflows".into(),
+            line: 0,
+            reason: "the folder does not exist".into(),
+            excerpt: None,
+        };
+        assert_eq!(
+            unlocated.to_string(),
+            "workflows: the folder does not exist"
+        );
     }
 
     #[test]
@@ -1156,6 +1228,18 @@ roles = ["chair"]
         assert_eq!(errs[0].line, 2);
         assert!(errs[0].reason.contains("string"), "{:?}", errs[0]);
         assert!(!errs[0].reason.contains('\n'));
+        // The diagram keeps its line breaks: the line, and a caret under the fault.
+        let shown = errs[0].to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 4, "{shown}");
+        assert!(lines[0].starts_with("wf.toml:2: "), "{shown}");
+        assert_eq!(lines[1], "  |");
+        assert_eq!(lines[2], "2 | subject = \"x");
+        // Under the unterminated string, where the parser gave up: at the end of the line.
+        assert!(lines[3].starts_with("  | "), "{shown}");
+        let caret = lines[3].find('^').expect("a caret");
+        assert!(caret >= lines[2].find('"').expect("a quote"), "{shown}");
+        assert!(caret <= lines[2].len(), "{shown}");
     }
 
     #[test]
@@ -1693,7 +1777,7 @@ roles = ["chair"]
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].file, missing.display().to_string());
         assert_eq!(errs[0].line, 0);
-        assert!(errs[0].reason.contains("cannot read"));
+        assert_eq!(errs[0].reason, "the folder does not exist");
     }
 
     #[test]

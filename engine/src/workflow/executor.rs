@@ -1,7 +1,9 @@
 //! The one executor of transitions, for every workflow and every subject kind.
 //!
 //! Checks run in the order `DECISIONS.md` fixes (parsing, existence, role, expected version,
-//! state, guards) and the first failure is reported. The state moves with
+//! state, guards) and the first failure is reported. Existence includes readability: a subject
+//! the caller may not see (a draft amendment of another group) is NOT_FOUND, word for word as an
+//! unknown id, whatever the transition or edit asked for. The state moves with
 //! `UPDATE ... WHERE id = $id AND version = $seen`: when another writer moved first, zero rows
 //! change and the loser is told what the subject's new state means for it. The history row and the
 //! effects' rows are written in the caller's transaction, so all of it commits together or not at
@@ -77,20 +79,19 @@ pub fn parse_reason(reason: Option<&str>) -> EngineResult<Option<String>> {
     }
 }
 
-fn definition_of(
-    engine: &Engine,
-    instance: &workflow_instance::Model,
-) -> EngineResult<Arc<Definition>> {
-    engine
-        .definitions()
-        .by_hash(&instance.definition_hash)
-        .cloned()
-        .ok_or_else(|| {
-            EngineError::Internal(format!(
-                "definition {} of subject {} is not loaded",
-                instance.definition_hash, instance.subject_id
-            ))
-        })
+/// The instance of a subject `acting` may see; one it may not see is NOT_FOUND like an unknown
+/// id, before anything else about it is looked at.
+async fn readable_instance(
+    txn: &DatabaseTransaction,
+    acting: Acting<'_>,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    let instance = subjects::instance_of(txn, subject_id).await?;
+    if subjects::readable(txn, acting, &instance).await? {
+        Ok(instance)
+    } else {
+        Err(subjects::not_found(subject_id))
+    }
 }
 
 fn forbidden(transition: &TransitionDef) -> EngineError {
@@ -118,8 +119,10 @@ pub async fn take_transition(
     request: &TransitionRequest,
 ) -> EngineResult<Transitioned> {
     let reason = parse_reason(request.reason.as_deref())?;
-    let instance = subjects::instance_of(txn, request.subject_id).await?;
-    let definition = definition_of(engine, &instance)?;
+    let instance = readable_instance(txn, acting, request.subject_id).await?;
+    let definition = engine
+        .definition_by_hash(txn, &instance.definition_hash)
+        .await?;
     let transition = definition.transition(&request.name).ok_or_else(|| {
         EngineError::InvalidTransition(format!(
             "workflow `{}` has no transition `{}`",
@@ -308,13 +311,7 @@ pub async fn authorize_creation(
         input,
     } = request;
     let reason = parse_reason(reason)?;
-    let definition = engine
-        .definitions()
-        .by_subject(subject_kind)
-        .cloned()
-        .ok_or_else(|| {
-            EngineError::Internal(format!("no workflow is defined for `{subject_kind}`"))
-        })?;
+    let definition = engine.active_definition(txn, subject_kind).await?;
     let transition = definition
         .transition(name)
         .filter(|transition| transition.is_creation())
@@ -428,8 +425,9 @@ pub async fn create_subject(
     Ok(instance)
 }
 
-/// Records a write that is not a transition (an edit of the subject's own fields): checks
-/// `expectedVersion`, bumps the version and appends a history row with from = to.
+/// Records a write that is not a transition (an edit of the subject's own fields): refuses a
+/// subject `acting` may not see as NOT_FOUND, checks `expectedVersion`, bumps the version and
+/// appends a history row with from = to.
 pub async fn record_edit(
     engine: &Engine,
     txn: &DatabaseTransaction,
@@ -439,7 +437,7 @@ pub async fn record_edit(
     expected_version: Option<i32>,
     detail: serde_json::Value,
 ) -> EngineResult<workflow_instance::Model> {
-    let instance = subjects::instance_of(txn, subject_id).await?;
+    let instance = readable_instance(txn, acting, subject_id).await?;
     check_expected_version(&instance, expected_version)?;
     let now = engine.now();
     let moved = workflow_instance::Entity::update_many()
@@ -488,7 +486,9 @@ pub async fn available_transitions(
     instance: &workflow_instance::Model,
     scope: &SubjectScope,
 ) -> EngineResult<Vec<AvailableTransition>> {
-    let definition = definition_of(engine, instance)?;
+    let definition = engine
+        .definition_by_hash(engine.db(), &instance.definition_hash)
+        .await?;
     let allowed: Vec<&TransitionDef> = definition
         .transitions_from(&instance.state)
         .filter(|transition| acting.holds_any(&transition.roles, scope))

@@ -2,15 +2,16 @@
 //! workflows. A fresh database takes the set `serve` loads; after that `govflow workflows apply`
 //! switches sets, and a server whose folder differs from the active set warns and runs the active
 //! one. Definitions that are no longer active stay stored: subjects started under them keep
-//! running under them.
+//! running under them. A server that meets a version it has not loaded (one applied after it
+//! started) reads it from here by hash.
 
 use crate::db::begin_write;
 use crate::error::{EngineError, EngineResult};
-use crate::workflow::{Definition, Definitions, Vocabulary};
+use crate::workflow::{Definition, DefinitionError, Definitions, Vocabulary};
 use govflow_entities::workflow_definition;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    QuerySelect, sea_query::Expr,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,8 +137,72 @@ fn file_name(path: &str) -> String {
         .unwrap_or_else(|| path.to_owned())
 }
 
+/// The hash of the active definition for subjects of `subject_kind`: one statement on an index.
+pub async fn active_hash<C: ConnectionTrait>(
+    db: &C,
+    subject_kind: &str,
+) -> EngineResult<Option<String>> {
+    Ok(workflow_definition::Entity::find()
+        .select_only()
+        .column(workflow_definition::Column::Hash)
+        .filter(workflow_definition::Column::SubjectKind.eq(subject_kind))
+        .filter(workflow_definition::Column::Active.eq(true))
+        .into_tuple::<String>()
+        .one(db)
+        .await?)
+}
+
+/// The hashes of the whole active set.
+pub async fn active_hashes<C: ConnectionTrait>(db: &C) -> EngineResult<BTreeSet<String>> {
+    Ok(workflow_definition::Entity::find()
+        .select_only()
+        .column(workflow_definition::Column::Hash)
+        .filter(workflow_definition::Column::Active.eq(true))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Reads one stored definition by hash and parses it with `vocabulary`.
+pub async fn load_by_hash<C: ConnectionTrait>(
+    db: &C,
+    hash: &str,
+    vocabulary: &Vocabulary,
+) -> EngineResult<Definition> {
+    let row = workflow_definition::Entity::find_by_id(hash.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            EngineError::Internal(format!(
+                "workflow definition {} is not stored in the database",
+                short(hash)
+            ))
+        })?;
+    Definition::parse(&row.file_name, &row.source, vocabulary).map_err(|errors| {
+        EngineError::Internal(format!(
+            "stored workflow definition {} ({}) does not load on this server: {}",
+            row.name,
+            short(hash),
+            joined(&errors)
+        ))
+    })
+}
+
+fn joined(errors: &[DefinitionError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Parses every stored definition: the active ones by name, the others by hash only.
-async fn stored_set(db: &DatabaseConnection, vocabulary: &Vocabulary) -> EngineResult<Definitions> {
+pub async fn stored_set<C: ConnectionTrait>(
+    db: &C,
+    vocabulary: &Vocabulary,
+) -> EngineResult<Definitions> {
     let rows = workflow_definition::Entity::find().all(db).await?;
     let (active, retired): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.active);
     let sources: Vec<(String, String)> = active
@@ -146,12 +211,8 @@ async fn stored_set(db: &DatabaseConnection, vocabulary: &Vocabulary) -> EngineR
         .collect();
     let mut set = Definitions::from_sources(&sources, vocabulary).map_err(|errors| {
         EngineError::Internal(format!(
-            "the active workflow definitions stored in the database no longer load: {}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
+            "the active workflow definitions stored in the database do not load: {}",
+            joined(&errors)
         ))
     })?;
     for row in retired {
