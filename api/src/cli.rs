@@ -577,7 +577,7 @@ async fn apply_workflows(
     line(
         out,
         &format!(
-            "{} unchanged; restart the servers to run the new set",
+            "{} unchanged; running servers create new subjects under the new set from now on",
             report.unchanged.len()
         ),
     );

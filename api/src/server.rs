@@ -320,13 +320,18 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
     };
     let caller = authenticate(&state, &parts.headers).await;
     let mutation = graphql::is_mutation(&gql_request);
+    let query = gql_request.query.clone();
+    let operation_name = gql_request.operation_name.clone();
     let (caller, loader) = graphql::request_data(&state.engine, caller, mutation);
     let gql_request = gql_request
         .data(caller)
         .data(loader)
         .data(RequestDeadline::new(deadline.into_std()));
     match tokio::time::timeout_at(deadline, state.schema.execute(gql_request)).await {
-        Ok(response) => finish(response),
+        Ok(mut response) => {
+            graphql::order::in_query_order(&mut response.data, &query, operation_name.as_deref());
+            finish(response)
+        }
         Err(_) => timed_out(&state, "the request ran"),
     }
 }

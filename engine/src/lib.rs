@@ -23,6 +23,8 @@ pub mod pagination;
 pub mod recipients;
 pub mod subjects;
 pub mod templates;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod translations;
 pub mod types;

@@ -8,7 +8,6 @@ use govflow_api::auth::Authenticator;
 use govflow_api::server::Server;
 use govflow_api::settings::{RawSettings, Settings};
 use govflow_engine::{Engine, ManualClock, users};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,81 +15,13 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
-pub const DATABASE_ENV: &str = "GOVFLOW_TEST_DATABASE_URL";
+pub use govflow_engine::testing::{DATABASE_ENV, TestDatabase};
 
 /// Where the harness starts its clocks: a Monday morning in Seoul.
 pub fn start_instant() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
         .single()
         .unwrap_or_else(Utc::now)
-}
-
-/// A database of its own for one test, removed when the test ends.
-pub struct TestDatabase {
-    pub url: String,
-    postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDatabase {
-    pub async fn create() -> TestDatabase {
-        match std::env::var(DATABASE_ENV) {
-            Ok(base) if !base.trim().is_empty() => {
-                let base = base.trim().to_owned();
-                let name = format!("govflow_test_{}", Uuid::new_v4().simple());
-                let admin = Database::connect(base.as_str())
-                    .await
-                    .expect("the PostgreSQL server of GOVFLOW_TEST_DATABASE_URL answers");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("a test database can be created");
-                admin.close().await.ok();
-                let (prefix, _) = base.rsplit_once('/').expect("the URL names a database");
-                TestDatabase {
-                    url: format!("{prefix}/{name}"),
-                    postgres: Some((base, name)),
-                    _dir: None,
-                }
-            }
-            _ => {
-                let dir = tempfile::tempdir().expect("a temporary folder");
-                let url = format!("sqlite://{}", dir.path().join("govflow.db").display());
-                TestDatabase {
-                    url,
-                    postgres: None,
-                    _dir: Some(dir),
-                }
-            }
-        }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((base, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs outside any runtime: a thread of its own runs the async clean-up.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Runtime::new() else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(admin) = Database::connect(base.as_str()).await {
-                    let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    let _ = admin.close().await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 /// A user of a test, with a token.

@@ -31,19 +31,7 @@ pub(crate) struct Process {
 pub(crate) fn govflow_process(args: &[&str], env: &[(&str, &str)]) -> Process {
     let folder = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "cli::run_as_govflow",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .env(PROCESS_ARGS, args.join("\n"))
-        .envs(env.iter().copied())
-        .current_dir(folder.path())
-        .output()
-        .unwrap();
+    let output = govflow_command(args, env, folder.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stdout = match stdout.split_once(OUTPUT_MARKER) {
         Some((_, ours)) => ours.to_owned(),
@@ -57,7 +45,29 @@ pub(crate) fn govflow_process(args: &[&str], env: &[(&str, &str)]) -> Process {
     }
 }
 
-/// Only does something in a process started by [`govflow_process`]: there it is `govflow`.
+/// The command that runs `govflow ARGS` with only the environment `env`, in `folder`: this test
+/// binary again, running only [`run_as_govflow`].
+pub(crate) fn govflow_command(
+    args: &[&str],
+    env: &[(&str, &str)],
+    folder: &std::path::Path,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            "cli::run_as_govflow",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .env(PROCESS_ARGS, args.join("\n"))
+        .envs(env.iter().copied())
+        .current_dir(folder);
+    command
+}
+
+/// Only does something in a process started by [`govflow_command`]: there it is `govflow`.
 #[test]
 fn run_as_govflow() {
     let Ok(args) = std::env::var(PROCESS_ARGS) else {

@@ -17,6 +17,7 @@ mod migrations;
 mod privacy;
 mod races;
 mod settings;
+mod shutdown;
 mod statements;
 mod text_input;
 mod workflows;

@@ -10,6 +10,7 @@ pub mod forums;
 pub mod groups;
 pub mod limits;
 pub mod loaders;
+pub mod order;
 pub mod outbox;
 pub mod users;
 pub mod workflow;

@@ -235,7 +235,9 @@ impl WorkflowQuery {
     ) -> async_graphql::Result<Vec<WorkflowDefinition>> {
         actor(ctx)?;
         Ok(engine(ctx)
-            .definitions()
+            .active_definitions()
+            .await
+            .gql()?
             .iter()
             .cloned()
             .map(WorkflowDefinition)

@@ -177,21 +177,7 @@ pub async fn take_transition(
     )
     .await?;
 
-    let moved = workflow_instance::Entity::update_many()
-        .col_expr(
-            workflow_instance::Column::State,
-            Expr::value(transition.to.clone()),
-        )
-        .col_expr(
-            workflow_instance::Column::Version,
-            Expr::col(workflow_instance::Column::Version).add(1),
-        )
-        .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now))
-        .filter(workflow_instance::Column::Id.eq(instance.id))
-        .filter(workflow_instance::Column::Version.eq(instance.version))
-        .exec(txn)
-        .await?;
-    if moved.rows_affected == 0 {
+    if !advance(txn, &instance, &transition.to, now).await? {
         return Err(lost_race(txn, &definition, transition, request).await);
     }
 
@@ -251,6 +237,33 @@ pub async fn take_transition(
         history_id,
         subject,
     })
+}
+
+/// Moves the instance as the caller read it (`seen`) to `to_state` (its own state, for an edit)
+/// and bumps its version, unless another writer changed it since the read: then nothing is
+/// written and the answer is `false`. This one statement is what makes two writers never both win,
+/// whatever the database's isolation.
+pub(crate) async fn advance(
+    txn: &DatabaseTransaction,
+    seen: &workflow_instance::Model,
+    to_state: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> EngineResult<bool> {
+    let moved = workflow_instance::Entity::update_many()
+        .col_expr(
+            workflow_instance::Column::State,
+            Expr::value(to_state.to_owned()),
+        )
+        .col_expr(
+            workflow_instance::Column::Version,
+            Expr::col(workflow_instance::Column::Version).add(1),
+        )
+        .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now))
+        .filter(workflow_instance::Column::Id.eq(seen.id))
+        .filter(workflow_instance::Column::Version.eq(seen.version))
+        .exec(txn)
+        .await?;
+    Ok(moved.rows_affected == 1)
 }
 
 /// Somebody else moved the subject between our read and our update: say what their move means.
@@ -440,17 +453,7 @@ pub async fn record_edit(
     let instance = readable_instance(txn, acting, subject_id).await?;
     check_expected_version(&instance, expected_version)?;
     let now = engine.now();
-    let moved = workflow_instance::Entity::update_many()
-        .col_expr(
-            workflow_instance::Column::Version,
-            Expr::col(workflow_instance::Column::Version).add(1),
-        )
-        .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now))
-        .filter(workflow_instance::Column::Id.eq(instance.id))
-        .filter(workflow_instance::Column::Version.eq(instance.version))
-        .exec(txn)
-        .await?;
-    if moved.rows_affected == 0 {
+    if !advance(txn, &instance, &instance.state, now).await? {
         return Err(EngineError::StaleState(
             "another writer changed the subject first: reload it and try again".into(),
         ));
@@ -530,4 +533,136 @@ pub async fn available_transitions(
     }
     txn.rollback().await?;
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The executor on a real database: the optimistic lock, and the order of its checks.
+
+    use super::*;
+    use crate::actor::Actor;
+    use crate::forums::{self, NewForum, SettingsPatch};
+    use crate::groups::{self, NewGroup};
+    use crate::testing::TestEngine;
+    use crate::workflow;
+
+    /// A forum with one active group; returns the group's id.
+    async fn active_group(test: &TestEngine) -> Uuid {
+        let forum = forums::create_forum(
+            &test.engine,
+            &test.admin,
+            NewForum {
+                name: "Digital Nations".into(),
+                settings: SettingsPatch::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let group = groups::create_group(
+            &test.engine,
+            &test.admin,
+            NewGroup {
+                forum_id: forum.id,
+                name: "Digital Governance".into(),
+                theme: "Digital governance".into(),
+                lead_member_state_id: None,
+                time_zone: None,
+                effective_at: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+        group.row.id
+    }
+
+    fn conclude(group: Uuid, expected_version: Option<i32>) -> TransitionRequest {
+        TransitionRequest {
+            subject_id: group,
+            name: "conclude".into(),
+            reason: Some("Mandate fulfilled".into()),
+            expected_version,
+            input: serde_json::Value::Null,
+        }
+    }
+
+    /// Read, another writer commits, write: the stale write changes nothing, on SQLite (where
+    /// `BEGIN IMMEDIATE` would otherwise hide a missing version check) as on PostgreSQL.
+    #[tokio::test]
+    async fn a_write_from_a_stale_read_changes_nothing() {
+        let test = TestEngine::start().await;
+        let group = active_group(&test).await;
+        let seen = subjects::instance_of(test.engine.db(), group)
+            .await
+            .unwrap();
+        assert_eq!((seen.state.as_str(), seen.version), ("active", 1));
+
+        workflow::transition(&test.engine, &test.admin, conclude(group, None))
+            .await
+            .unwrap();
+
+        let txn = crate::db::begin_write(test.engine.db()).await.unwrap();
+        let moved = advance(&txn, &seen, "active", test.engine.now())
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert!(!moved, "a write based on version 1 overwrote version 2");
+        let now = subjects::instance_of(test.engine.db(), group)
+            .await
+            .unwrap();
+        assert_eq!((now.state.as_str(), now.version), ("concluded", 2));
+    }
+
+    #[tokio::test]
+    async fn checks_run_in_the_documented_order() {
+        let test = TestEngine::start().await;
+        let group = active_group(&test).await;
+        let outsider = test.outsider().await;
+        let nowhere = Uuid::now_v7();
+        let long_reason = "x".repeat(MAX_TEXT_CHARS + 1);
+        let take = |actor: &Actor, request: TransitionRequest| {
+            let engine = test.engine.clone();
+            let actor = actor.clone();
+            async move {
+                workflow::transition(&engine, &actor, request)
+                    .await
+                    .map(|_| ())
+                    .unwrap_err()
+                    .code()
+            }
+        };
+        let unparsable_and_missing = TransitionRequest {
+            reason: Some(long_reason),
+            ..conclude(nowhere, None)
+        };
+        assert_eq!(
+            take(&test.admin, unparsable_and_missing).await,
+            "INVALID_INPUT"
+        );
+        assert_eq!(
+            take(&test.admin, conclude(nowhere, None)).await,
+            "NOT_FOUND"
+        );
+        // The outsider may read the group but not conclude it, whatever version they saw.
+        assert_eq!(take(&outsider, conclude(group, Some(7))).await, "FORBIDDEN");
+        // `defer` (forum coordinators, which the admin counts as) is taken from `on_agenda` only.
+        let not_from_here = TransitionRequest {
+            name: "defer".into(),
+            ..conclude(group, Some(7))
+        };
+        assert_eq!(
+            take(&test.admin, not_from_here.clone()).await,
+            "STALE_STATE"
+        );
+        let current = TransitionRequest {
+            expected_version: Some(1),
+            ..not_from_here
+        };
+        assert_eq!(take(&test.admin, current).await, "INVALID_TRANSITION");
+        // Nothing of the refused attempts was written.
+        let now = subjects::instance_of(test.engine.db(), group)
+            .await
+            .unwrap();
+        assert_eq!((now.state.as_str(), now.version), ("active", 1));
+    }
 }
