@@ -225,6 +225,47 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A document of a group, created by the administrator; returns its id.
+    pub async fn document(&self, group_id: &str, kind: &str, title: &str, text: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }",
+                json!({ "input": { "groupId": group_id, "kind": kind, "title": title, "text": text } }),
+                &self.admin,
+            )
+            .await;
+        data["createDocument"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Sends an operation as `user` on a task of its own, so that a test can hold a transaction
+    /// open meanwhile and see whether the request waits for it.
+    pub fn spawn_gql(
+        &self,
+        query: &str,
+        variables: Value,
+        user: &TestUser,
+    ) -> tokio::task::JoinHandle<Value> {
+        let request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(&user.token)
+            .json(&json!({ "query": query, "variables": variables }));
+        tokio::spawn(async move {
+            request
+                .send()
+                .await
+                .expect("the server answers")
+                .json::<Value>()
+                .await
+                .expect("the response is JSON")
+        })
+    }
+}
+
 /// A second server on the same database, as when several instances share one PostgreSQL.
 pub struct TestPeer {
     pub address: String,

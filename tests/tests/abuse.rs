@@ -175,14 +175,14 @@ async fn huge_diffs_end_within_the_time_limit_and_health_still_answers() {
     let app = TestApp::spawn_with(|raw| raw.limits.request_timeout_seconds = 4).await;
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
-    let data = app
-        .ok(
-            "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }",
-            json!({ "input": { "groupId": group, "kind": "work_plan", "title": "Work plan", "text": long_text("original", 20_000) } }),
-            &app.admin,
+    let document = app
+        .document(
+            &group,
+            "work_plan",
+            "Work plan",
+            &long_text("original", 20_000),
         )
         .await;
-    let document = data["createDocument"]["id"].as_str().unwrap().to_owned();
     let data = app
         .ok(
             "mutation($input: CreateAmendmentInput!) { createAmendment(input: $input) { id } }",
@@ -228,14 +228,9 @@ async fn one_request_computes_at_most_three_diffs() {
     let app = TestApp::spawn().await;
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
-    let data = app
-        .ok(
-            "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }",
-            json!({ "input": { "groupId": group, "kind": "work_plan", "title": "Work plan", "text": "a\nb\n" } }),
-            &app.admin,
-        )
+    let document = app
+        .document(&group, "work_plan", "Work plan", "a\nb\n")
         .await;
-    let document = data["createDocument"]["id"].as_str().unwrap().to_owned();
     let aliases: String = (0..4)
         .map(|index| format!("d{index}: diff(from: 1, to: 1) {{ unified }} "))
         .collect();

@@ -88,26 +88,12 @@ async fn terms_of_reference_created_while_others_commit_are_refused() {
     .await
     .unwrap();
 
-    let client = app.client.clone();
-    let url = format!("{}/graphql", app.address);
-    let token = app.admin.token.clone();
-    let body = json!({
-        "query": CREATE_DOCUMENT,
-        "variables": { "input": { "groupId": group, "kind": "terms_of_reference",
-                                  "title": "Other terms of reference", "text": "Other text.\n" } },
-    });
-    let second = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    });
+    let second = app.spawn_gql(
+        CREATE_DOCUMENT,
+        json!({ "input": { "groupId": group, "kind": "terms_of_reference",
+                           "title": "Other terms of reference", "text": "Other text.\n" } }),
+        &app.admin,
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         !second.is_finished(),
@@ -164,25 +150,11 @@ async fn a_comment_waits_for_an_adoption_under_way_and_is_then_refused() {
 
     // For the comment the window is still open: only the adoption can refuse it.
     app.clock.set(consulting + Duration::days(1));
-    let client = app.client.clone();
-    let url = format!("{}/graphql", app.address);
-    let token = story.endorser.token.clone();
-    let body = json!({
-        "query": "mutation($id: ID!) { commentOnAmendment(id: $id, text: \"Late but relevant.\") { id } }",
-        "variables": { "id": amendment },
-    });
-    let comment = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    });
+    let comment = app.spawn_gql(
+        "mutation($id: ID!) { commentOnAmendment(id: $id, text: \"Late but relevant.\") { id } }",
+        json!({ "id": amendment }),
+        &story.endorser,
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         !comment.is_finished(),

@@ -19,14 +19,14 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (forum, member_states) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
     let user = app.create_user("expert@example.org", "Expert Tamm").await;
-    let data = app
-        .ok(
-            "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }",
-            json!({ "input": { "groupId": group, "kind": "work_plan", "title": "Work plan", "text": "First line\nSecond line\n" } }),
-            &app.admin,
+    let document = app
+        .document(
+            &group,
+            "work_plan",
+            "Work plan",
+            "First line\nSecond line\n",
         )
         .await;
-    let document = data["createDocument"]["id"].as_str().unwrap().to_owned();
     let data = app
         .ok(
             "mutation($input: CreateAmendmentInput!) { createAmendment(input: $input) { id } }",
