@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use govflow_engine::config::ConfigSource;
 use govflow_engine::engine::{load_definitions, load_templates};
 use govflow_engine::workflow::{self, store};
-use govflow_engine::{Engine, SystemClock, demo, users};
+use govflow_engine::{Engine, SystemClock, demo, registry, users};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -508,7 +508,7 @@ fn checked_set(
     }
     let (source, workflows_dir) = source_for(settings, dir);
     let templates = load_templates(&source).map_err(|err| vec![err.to_string()])?;
-    let vocabulary = workflow::vocabulary(&templates);
+    let vocabulary = registry::vocabulary(&templates).map_err(|err| vec![err.to_string()])?;
     match workflows_dir {
         Some(dir) => workflow::Definitions::load_dir(&dir, &vocabulary)
             .map_err(|errors| errors.iter().map(ToString::to_string).collect()),

@@ -2,14 +2,14 @@
 //! few member states, its "Digital Governance" thematic group led by the Republic of Korea, and a
 //! coordinator, a chair and two experts. Loading it twice changes nothing.
 
-use crate::actor::Actor;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::{self, NewForum, SettingsPatch};
-use crate::groups::{self, NewGroup};
-use crate::member_states::{self, NewMemberState};
-use crate::memberships::{self, NewMembership};
-use crate::users::{self, NewUser};
+use crate::areas::forums::member_states::{self, NewMemberState};
+use crate::areas::forums::{self, NewForum, SettingsPatch};
+use crate::areas::groups::{self, NewGroup};
+use crate::areas::people::memberships::{self, NewMembership};
+use crate::areas::people::users::{self, NewUser};
+use crate::kernel::actor::Actor;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
 use chrono::TimeZone as _;
 use govflow_entities::{app_user, forum};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

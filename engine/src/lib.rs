@@ -2,34 +2,32 @@
 //! a relational database. It knows nothing of HTTP or GraphQL; every area is a module of functions
 //! that take an [`Engine`], an [`Actor`] and a parsed input and return a domain value or an
 //! [`EngineError`].
+//!
+//! The folders are layers, each importing only those before it (docs/ARCHITECTURE.md):
+//! [`kernel`] (the engine handle, database, errors, actors, history, paging), [`types`] (parsed
+//! input), [`time`] (zones and calendars), [`notify`] (templates, recipients, the outbox),
+//! [`workflow`] (definitions, the subject-kind registry, the executor) and [`areas`] (forums,
+//! people, groups, documents, amendments). The areas are re-exported here under their own names.
 
-pub mod actor;
-pub mod amendments;
-pub mod clock;
-pub mod config;
-pub mod db;
+pub mod areas;
 pub mod demo;
-pub mod diff;
-pub mod documents;
-pub mod engine;
-pub mod error;
-pub mod forums;
-pub mod groups;
-pub mod history;
-pub mod member_states;
-pub mod memberships;
-pub mod outbox;
-pub mod pagination;
-pub mod recipients;
-pub mod subjects;
-pub mod templates;
+pub mod kernel;
+pub mod notify;
+pub mod registry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
-pub mod translations;
 pub mod types;
-pub mod users;
 pub mod workflow;
+
+pub use areas::amendments;
+pub use areas::documents::{self, diff, translations};
+pub use areas::forums::{self, member_states};
+pub use areas::groups;
+pub use areas::mailbox;
+pub use areas::people::{memberships, users};
+pub use kernel::{actor, clock, config, db, engine, error, history, pagination};
+pub use notify::outbox;
 
 pub use actor::{Acting, Actor};
 pub use clock::{Clock, ManualClock, SystemClock};

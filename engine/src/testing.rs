@@ -3,11 +3,13 @@
 //! ends. The engine's own tests and the end-to-end harness (feature `testing`) share it, so that
 //! one setting runs both on PostgreSQL.
 
-use crate::actor::Actor;
-use crate::clock::ManualClock;
-use crate::config::ConfigSource;
-use crate::engine::Engine;
-use crate::{db, users};
+use crate::areas::people::users;
+use crate::kernel::actor::Actor;
+use crate::kernel::clock::ManualClock;
+use crate::kernel::config::ConfigSource;
+use crate::kernel::db;
+use crate::kernel::engine::Engine;
+use crate::workflow::subjects::SubjectKinds;
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::Arc;
@@ -28,7 +30,7 @@ impl TestDatabase {
         match std::env::var(DATABASE_ENV) {
             Ok(base) if !base.trim().is_empty() => {
                 let base = base.trim().to_owned();
-                let name = format!("govflow_test_{}", Uuid::new_v4().simple());
+                let name = format!("govflow_test_{}", Uuid::now_v7().simple());
                 let admin = Database::connect(base.as_str())
                     .await
                     .expect("the PostgreSQL server of GOVFLOW_TEST_DATABASE_URL answers");
@@ -93,12 +95,18 @@ pub struct TestEngine {
 
 impl TestEngine {
     pub async fn start() -> TestEngine {
+        let kinds = crate::registry::registered().unwrap();
+        TestEngine::start_with(kinds, ConfigSource::BuiltIn).await
+    }
+
+    /// An engine with other subject kinds or definitions than the shipped ones.
+    pub async fn start_with(kinds: SubjectKinds, config: ConfigSource) -> TestEngine {
         let database = TestDatabase::create().await;
         let url = database.url.clone();
         let connection = db::connect(&url).await.unwrap();
         db::migrate(&connection).await.unwrap();
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap());
-        let engine = Engine::start(connection, Arc::new(clock), ConfigSource::BuiltIn)
+        let engine = Engine::assemble(connection, Arc::new(clock), config, kinds)
             .await
             .unwrap();
         let row = users::bootstrap_admin(&engine, "admin@govflow.test", "Administrator")

@@ -10,7 +10,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, FixedOffset};
 use govflow_engine::entities::outbox_message;
 use govflow_engine::forums::ForumSettings;
-use govflow_engine::outbox::{self, OutboxFilter};
+use govflow_engine::outbox::OutboxFilter;
 use govflow_engine::time;
 use govflow_engine::types::TimeZone;
 
@@ -116,9 +116,14 @@ impl OutboxQuery {
             subject_id: parse_ids("subjectId", subject_id.as_ref())?,
             status,
         };
-        let page = outbox::visible_to(engine(ctx), actor, &filter, page_request(first, after)?)
-            .await
-            .gql()?;
+        let page = govflow_engine::mailbox::visible_to(
+            engine(ctx),
+            actor,
+            &filter,
+            page_request(first, after)?,
+        )
+        .await
+        .gql()?;
         Ok(connection(page, OutboxMessage))
     }
 }

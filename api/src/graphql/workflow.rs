@@ -248,7 +248,7 @@ impl WorkflowQuery {
     async fn subject(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowSubject> {
         actor(ctx)?;
         let id = parse_id("id", &id)?;
-        let instance = govflow_engine::subjects::instance_of(engine(ctx).db(), id)
+        let instance = govflow_engine::workflow::subjects::instance_of(engine(ctx).db(), id)
             .await
             .gql()?;
         subject_of(ctx, &instance.subject_kind, id).await

@@ -3,12 +3,12 @@
 //!
 //! `notify`: render a template for every user holding a role on the subject and queue the e-mails.
 
-use crate::engine::Engine;
-use crate::error::EngineResult;
-use crate::outbox::{self, NewMessage};
-use crate::recipients::{self, Recipient};
-use crate::subjects::SubjectInfo;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::EngineResult;
+use crate::notify::outbox::{self, NewMessage};
+use crate::notify::recipients::{self, Recipient};
 use crate::workflow::EffectDef;
+use crate::workflow::subjects::SubjectInfo;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use serde_json::json;

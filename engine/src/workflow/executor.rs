@@ -9,15 +9,15 @@
 //! effects' rows are written in the caller's transaction, so all of it commits together or not at
 //! all.
 
-use crate::actor::{Acting, SubjectScope};
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::history::{self, NewEntry};
-use crate::subjects::{self, SubjectInfo};
+use crate::kernel::actor::{Acting, SubjectScope};
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history::{self, NewEntry};
 use crate::types::{MAX_TEXT_CHARS, RequiredText};
 use crate::workflow::definition::{Definition, TransitionDef};
 use crate::workflow::effects::{self, EffectContext};
 use crate::workflow::guards::{self, GuardContext};
+use crate::workflow::subjects::{self, SubjectInfo, TransitionCall};
 use govflow_entities::workflow_instance;
 use sea_orm::{
     ActiveValue::Set,
@@ -79,21 +79,6 @@ pub fn parse_reason(reason: Option<&str>) -> EngineResult<Option<String>> {
     }
 }
 
-/// The instance of a subject `acting` may see; one it may not see is NOT_FOUND like an unknown
-/// id, before anything else about it is looked at.
-async fn readable_instance(
-    txn: &DatabaseTransaction,
-    acting: Acting<'_>,
-    subject_id: Uuid,
-) -> EngineResult<workflow_instance::Model> {
-    let instance = subjects::instance_of(txn, subject_id).await?;
-    if subjects::readable(txn, acting, &instance).await? {
-        Ok(instance)
-    } else {
-        Err(subjects::not_found(subject_id))
-    }
-}
-
 fn forbidden(transition: &TransitionDef) -> EngineError {
     EngineError::Forbidden(format!(
         "taking `{}` needs the role {} for this subject",
@@ -119,7 +104,7 @@ pub async fn take_transition(
     request: &TransitionRequest,
 ) -> EngineResult<Transitioned> {
     let reason = parse_reason(request.reason.as_deref())?;
-    let instance = readable_instance(txn, acting, request.subject_id).await?;
+    let instance = subjects::readable_instance(engine, txn, acting, request.subject_id).await?;
     let definition = engine
         .definition_by_hash(txn, &instance.definition_hash)
         .await?;
@@ -153,8 +138,18 @@ pub async fn take_transition(
             ));
         }
     }
-    let subject = subjects::info(txn, &instance.subject_kind, instance.subject_id).await?;
-    subjects::check_input(engine, txn, &instance, transition, &subject, &request.input).await?;
+    let kind = engine.subject_kinds().get(&instance.subject_kind)?;
+    let subject = kind.info(&txn.into(), instance.subject_id).await?;
+    let call = TransitionCall {
+        engine,
+        txn,
+        acting,
+        instance: &instance,
+        transition,
+        subject: &subject,
+        input: &request.input,
+    };
+    kind.check_input(&call).await?;
     if !acting.holds_any(&transition.roles, &subject.scope) {
         return Err(forbidden(transition));
     }
@@ -164,6 +159,7 @@ pub async fn take_transition(
     }
     let now = engine.now();
     guards::check_all(
+        engine.subject_kinds(),
         &transition.guards,
         &GuardContext {
             txn,
@@ -197,12 +193,10 @@ pub async fn take_transition(
         },
     )
     .await?;
-    let rewritten =
-        subjects::after_transition(engine, txn, acting, &instance, transition, &request.input)
-            .await?;
+    let rewritten = kind.after_transition(&call).await?;
     // When the area changed the subject's fields, its notices show them as they now are.
     let subject = if rewritten {
-        subjects::info(txn, &instance.subject_kind, instance.subject_id).await?
+        kind.info(&txn.into(), instance.subject_id).await?
     } else {
         subject
     };
@@ -345,6 +339,7 @@ pub async fn authorize_creation(
         return Err(forbidden(&transition));
     }
     guards::check_all(
+        engine.subject_kinds(),
         &transition.guards,
         &GuardContext {
             txn,
@@ -417,7 +412,7 @@ pub async fn create_subject(
         },
     )
     .await?;
-    let subject = subjects::info(txn, &definition.subject, subject_id).await?;
+    let subject = subjects::info(engine, txn, &definition.subject, subject_id).await?;
     effects::run_all(
         engine,
         &transition.effects,
@@ -450,7 +445,7 @@ pub async fn record_edit(
     expected_version: Option<i32>,
     detail: serde_json::Value,
 ) -> EngineResult<workflow_instance::Model> {
-    let instance = readable_instance(txn, acting, subject_id).await?;
+    let instance = subjects::readable_instance(engine, txn, acting, subject_id).await?;
     check_expected_version(&instance, expected_version)?;
     let now = engine.now();
     if !advance(txn, &instance, &instance.state, now).await? {
@@ -513,6 +508,7 @@ pub async fn available_transitions(
     let mut result = Vec::new();
     for transition in allowed {
         let passes = guards::check_all(
+            engine.subject_kinds(),
             &transition.guards,
             &GuardContext {
                 txn: &txn,
@@ -540,9 +536,9 @@ mod tests {
     //! The executor on a real database: the optimistic lock, and the order of its checks.
 
     use super::*;
-    use crate::actor::Actor;
-    use crate::forums::{self, NewForum, SettingsPatch};
-    use crate::groups::{self, NewGroup};
+    use crate::areas::forums::{self, NewForum, SettingsPatch};
+    use crate::areas::groups::{self, NewGroup};
+    use crate::kernel::actor::Actor;
     use crate::testing::TestEngine;
     use crate::workflow;
 
@@ -601,7 +597,9 @@ mod tests {
             .await
             .unwrap();
 
-        let txn = crate::db::begin_write(test.engine.db()).await.unwrap();
+        let txn = crate::kernel::db::begin_write(test.engine.db())
+            .await
+            .unwrap();
         let moved = advance(&txn, &seen, "active", test.engine.now())
             .await
             .unwrap();

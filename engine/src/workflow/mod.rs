@@ -6,7 +6,10 @@ pub mod definition;
 pub mod effects;
 pub mod executor;
 pub mod guards;
+#[cfg(test)]
+mod kind_tests;
 pub mod store;
+pub mod subjects;
 
 pub use definition::{
     Definition, DefinitionError, Definitions, EffectDef, TransitionDef, Vocabulary,
@@ -14,23 +17,25 @@ pub use definition::{
 pub use executor::{
     TransitionRequest, Transitioned, available_transitions, create_subject, take_transition,
 };
+pub use subjects::{SubjectInfo, SubjectKind, SubjectKinds, TransitionCall};
 
-use crate::actor::role_vocabulary;
-use crate::templates::Templates;
+use crate::kernel::actor::role_vocabulary;
+use crate::notify::templates::Templates;
 
-/// What the engine's registries offer to definitions: guards, roles and templates.
-pub fn vocabulary(templates: &Templates) -> Vocabulary {
+/// What the engine's registries offer to definitions: the guards of the subject kinds, roles and
+/// templates.
+pub fn vocabulary(templates: &Templates, kinds: &SubjectKinds) -> Vocabulary {
     Vocabulary {
-        guards: guards::names(),
+        guards: kinds.guard_names(),
         roles: role_vocabulary(),
         templates: templates.names().clone(),
     }
 }
 
-use crate::actor::{Acting, Actor};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::EngineResult;
+use crate::kernel::actor::{Acting, Actor};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::EngineResult;
 
 /// Takes a transition as a user, in a transaction of its own.
 pub async fn transition(

@@ -5,8 +5,8 @@
 //! running under them. A server that meets a version it has not loaded (one applied after it
 //! started) reads it from here by hash.
 
-use crate::db::begin_write;
-use crate::error::{EngineError, EngineResult};
+use crate::kernel::db::begin_write;
+use crate::kernel::error::{EngineError, EngineResult};
 use crate::workflow::{Definition, DefinitionError, Definitions, Vocabulary};
 use govflow_entities::workflow_definition;
 use sea_orm::{

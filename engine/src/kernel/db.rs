@@ -10,7 +10,7 @@
 //! [`connect`] opens one connection on its own before the pool, so that a database that cannot be
 //! reached is reported within seconds, with what was tried and what to do ([`ConnectError`]).
 
-use crate::error::{EngineError, EngineResult};
+use crate::kernel::error::{EngineError, EngineResult};
 use govflow_migration::{Migrator, MigratorTrait};
 /// The connection pool [`connect`] returns, named here for callers that have no sea-orm of their own.
 pub use sea_orm::DatabaseConnection;

@@ -1,9 +1,9 @@
 //! The history of every subject: each transition, and each other write (recorded with from = to
 //! and the operation's name), with who, when and why. Rows are only ever appended.
 
-use crate::actor::Acting;
-use crate::error::EngineResult;
-use crate::pagination::{Page, PageRequest};
+use crate::kernel::actor::Acting;
+use crate::kernel::error::EngineResult;
+use crate::kernel::pagination::{Page, PageRequest};
 use chrono::{DateTime, Utc};
 use govflow_entities::history_entry;
 use sea_orm::{

@@ -1,15 +1,17 @@
-//! The [`Engine`] handle: the database, the loaded workflow definitions and templates, and the
-//! clock. Every area function takes `&Engine`; it is cheap to clone and shared by the API, the
+//! The [`Engine`] handle: the database, the loaded workflow definitions, subject kinds and
+//! templates, and the clock. It holds what the layers above the kernel loaded, without knowing
+//! any area: `Engine::start` (in `crate::registry`) hands it the subject kinds. Every area function takes `&Engine`; it is cheap to clone and shared by the API, the
 //! background loops and the tests.
 //!
 //! The definitions are a cache of what the database stores: a set applied while the server runs
 //! (by `govflow workflows apply`, or through another server of the same database) is picked up
 //! without a restart, as `docs/WORKFLOWS.md` describes.
 
-use crate::clock::Clock;
-use crate::config::ConfigSource;
-use crate::error::{EngineError, EngineResult};
-use crate::templates::Templates;
+use crate::kernel::clock::Clock;
+use crate::kernel::config::ConfigSource;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::notify::templates::Templates;
+use crate::workflow::subjects::SubjectKinds;
 use crate::workflow::{self, Definition, Definitions, Vocabulary, store};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -37,6 +39,7 @@ struct Inner {
     definitions: RwLock<Arc<Definitions>>,
     /// What stored definitions are parsed against when they are loaded after start.
     vocabulary: Vocabulary,
+    kinds: SubjectKinds,
     templates: Templates,
     config: ConfigSource,
 }
@@ -51,12 +54,13 @@ pub enum StartError {
 }
 
 impl Engine {
-    /// Loads the templates and definitions from `config`, makes sure the database holds the active
-    /// definition set, and returns the handle. The database must already be migrated.
-    pub async fn start(
+    /// Builds the handle from its parts: loads the templates and definitions from `config`
+    /// against what `kinds` offer, and makes sure the database holds the active definition set.
+    pub(crate) async fn assemble(
         mut db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         config: ConfigSource,
+        kinds: SubjectKinds,
     ) -> Result<Engine, StartError> {
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
@@ -72,7 +76,8 @@ impl Engine {
             }
         });
         let templates = load_templates(&config)?;
-        let vocabulary = workflow::vocabulary(&templates);
+        kinds.check_tables(&db).await?;
+        let vocabulary = workflow::vocabulary(&templates, &kinds);
         let loaded = load_definitions(&config, &vocabulary)?;
         let definitions = workflow::store::activate_on_start(&db, loaded, &vocabulary).await?;
         Ok(Engine {
@@ -82,6 +87,7 @@ impl Engine {
                 clock,
                 definitions: RwLock::new(Arc::new(definitions)),
                 vocabulary,
+                kinds,
                 templates,
                 config,
             }),
@@ -202,6 +208,16 @@ impl Engine {
         );
         self.replace_definitions(|_| Arc::clone(&fresh));
         Ok(fresh)
+    }
+
+    /// The subject kinds and the guards they offer.
+    pub fn subject_kinds(&self) -> &SubjectKinds {
+        &self.inner.kinds
+    }
+
+    /// What definitions may name: this engine's subject kinds, guards, roles and templates.
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.inner.vocabulary
     }
 
     pub fn templates(&self) -> &Templates {

@@ -2,16 +2,19 @@
 //! `working_group`); `create_group` records a group that already exists through the creation
 //! transition `establish`.
 
-use crate::actor::{Acting, Actor, SubjectScope};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::{ForumSettings, forum_scope};
-use crate::pagination::{Page, PageRequest};
-use crate::subjects;
+mod kind;
+
+pub use kind::GroupKind;
+
+use crate::areas::forums::{ForumSettings, forum_scope};
+use crate::kernel::actor::{Acting, Actor, SubjectScope};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::pagination::{Page, PageRequest};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
-use crate::workflow::TransitionDef;
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
+use crate::workflow::subjects;
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state, workflow_instance, working_group};
 use sea_orm::{
@@ -155,21 +158,6 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
     let instance = create_subject(engine, &txn, acting, &creation, row.id).await?;
     txn.commit().await?;
     Ok(Group { row, instance })
-}
-
-/// Parses what the group's transitions take, before any role check.
-pub fn check_input(transition: &TransitionDef, input: &serde_json::Value) -> EngineResult<()> {
-    if transition.name == "place_on_agenda"
-        && let Some(value) = input.get("meetingId")
-    {
-        let id = value
-            .as_str()
-            .and_then(|text| Uuid::parse_str(text).ok())
-            .ok_or_else(|| EngineError::invalid("input.meetingId", "is not an id"))?;
-        // Meetings are not recorded yet, so no id can name one.
-        return Err(EngineError::not_found("meeting", id));
-    }
-    Ok(())
 }
 
 pub async fn update_group(

@@ -2,16 +2,19 @@
 //! resolutions) and their numbered, immutable versions. A document's text changes only by an
 //! amendment whose adoption creates the next version; any two versions can be diffed.
 
-use crate::actor::{Acting, Actor, SubjectScope};
-use crate::db::begin_write;
-use crate::diff::{self, Diff};
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::ForumSettings;
-use crate::history;
-use crate::pagination::{Page, PageRequest};
+pub mod diff;
+pub mod translations;
+
+use crate::areas::forums::ForumSettings;
+use crate::kernel::actor::{Acting, Actor, SubjectScope};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history;
+use crate::kernel::pagination::{Page, PageRequest};
 use crate::types::{LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone, check_single_line};
 use crate::workflow::guards::{self, GuardContext};
+use diff::Diff;
 use govflow_entities::{document, document_version, forum, working_group};
 use govflow_migration::TERMS_OF_REFERENCE_INDEX;
 use sea_orm::{
@@ -167,6 +170,7 @@ pub async fn create_document(
     }
     if group_id.is_some() {
         guards::check_all(
+            engine.subject_kinds(),
             &["group_active".to_owned()],
             &GuardContext {
                 txn: &txn,

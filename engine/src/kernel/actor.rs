@@ -5,8 +5,8 @@
 //! definition may name are the stored ones plus a few computed for one subject (see
 //! `DECISIONS.md`, section 2).
 
-use crate::engine::Engine;
-use crate::error::EngineResult;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::EngineResult;
 use govflow_entities::{app_user, membership};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::BTreeSet;

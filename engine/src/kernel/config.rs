@@ -2,7 +2,8 @@
 //! beside the settings file), or the set built into the binary, so that an installed `govflow`
 //! runs from any folder.
 
-use crate::error::{EngineError, EngineResult};
+use crate::kernel::error::{EngineError, EngineResult};
+use include_dir::{Dir, include_dir};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,26 +15,9 @@ pub enum ConfigSource {
 /// A file's display name and its text.
 pub type SourceFile = (String, String);
 
-macro_rules! builtin {
-    ($dir:literal, [$($file:literal),* $(,)?]) => {
-        &[$(($file, include_str!(concat!("../../config/", $dir, "/", $file)))),*]
-    };
-}
-
-const BUILTIN_WORKFLOWS: &[(&str, &str)] =
-    builtin!("workflows", ["amendment.toml", "working_group.toml"]);
-
-const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
-    "templates",
-    [
-        "amendment_adopted.txt",
-        "consultation_opened.txt",
-        "group_concluded.txt",
-        "group_established.txt",
-        "objection_filed.txt",
-        "proposal_submitted.txt",
-    ]
-);
+/// The repository's `config/` folder as it was at build time: every file of it, so that adding a
+/// workflow or a template needs no list to be kept.
+static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../config");
 
 impl ConfigSource {
     pub fn workflows_dir(&self) -> Option<PathBuf> {
@@ -47,7 +31,7 @@ impl ConfigSource {
     pub fn workflow_sources(&self) -> EngineResult<Vec<SourceFile>> {
         match self {
             ConfigSource::Dir(dir) => read_dir_files(&dir.join("workflows"), "toml"),
-            ConfigSource::BuiltIn => Ok(builtin_files(BUILTIN_WORKFLOWS, "workflows")),
+            ConfigSource::BuiltIn => Ok(builtin_files("workflows", "toml")),
         }
     }
 
@@ -55,7 +39,7 @@ impl ConfigSource {
     pub fn template_sources(&self) -> EngineResult<Vec<SourceFile>> {
         let files = match self {
             ConfigSource::Dir(dir) => read_dir_files(&dir.join("templates"), "txt")?,
-            ConfigSource::BuiltIn => builtin_files(BUILTIN_TEMPLATES, "templates"),
+            ConfigSource::BuiltIn => builtin_files("templates", "txt"),
         };
         Ok(files
             .into_iter()
@@ -70,11 +54,26 @@ impl ConfigSource {
     }
 }
 
-fn builtin_files(files: &[(&str, &str)], dir: &str) -> Vec<SourceFile> {
+/// The built-in files of one folder with one extension, sorted by name like a folder's.
+fn builtin_files(dir: &str, extension: &str) -> Vec<SourceFile> {
+    let mut files: Vec<SourceFile> = BUILT_IN
+        .get_dir(dir)
+        .map(|folder| {
+            folder
+                .files()
+                .filter(|file| file.path().extension().is_some_and(|ext| ext == extension))
+                .filter_map(|file| {
+                    let text = file.contents_utf8()?;
+                    Some((
+                        format!("<built-in>/{}", file.path().display()),
+                        text.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
     files
-        .iter()
-        .map(|(name, text)| (format!("<built-in>/{dir}/{name}"), (*text).to_owned()))
-        .collect()
 }
 
 /// Reads every `*.{extension}` file of a folder, sorted by file name.
@@ -116,29 +115,26 @@ mod tests {
     #[test]
     fn the_built_in_set_is_the_config_folder() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        for (folder, extension, builtin) in [
-            ("workflows", "toml", BUILTIN_WORKFLOWS),
-            ("templates", "txt", BUILTIN_TEMPLATES),
-        ] {
-            let on_disk = read_dir_files(&root.join(folder), extension).unwrap();
-            let names: Vec<String> = on_disk
-                .iter()
-                .map(|(path, _)| {
-                    Path::new(path)
+        let disk = ConfigSource::Dir(root);
+        let built_in = ConfigSource::BuiltIn;
+        let names = |files: Vec<SourceFile>| -> Vec<(String, String)> {
+            files
+                .into_iter()
+                .map(|(path, text)| {
+                    let name = Path::new(&path)
                         .file_name()
                         .unwrap()
                         .to_string_lossy()
-                        .into_owned()
+                        .into_owned();
+                    (name, text)
                 })
-                .collect();
-            let built_in: Vec<String> = builtin.iter().map(|(name, _)| name.to_string()).collect();
-            assert_eq!(
-                names, built_in,
-                "config/{folder} and the built-in list differ"
-            );
-            for ((_, disk_text), (_, builtin_text)) in on_disk.iter().zip(builtin.iter()) {
-                assert_eq!(disk_text, builtin_text);
-            }
-        }
+                .collect()
+        };
+        let workflows = names(built_in.workflow_sources().unwrap());
+        assert!(workflows.len() >= 2, "{workflows:?}");
+        assert_eq!(names(disk.workflow_sources().unwrap()), workflows);
+        let templates = built_in.template_sources().unwrap();
+        assert!(templates.len() >= 6);
+        assert_eq!(disk.template_sources().unwrap(), templates);
     }
 }

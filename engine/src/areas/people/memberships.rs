@@ -2,12 +2,12 @@
 //! follows the scope: the group's coordinators for a group, the forum's coordinators (and the
 //! administrator) for a forum or one of its member states.
 
-use crate::actor::{Acting, Actor, ScopeKind, SubjectScope};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::history::{self, NewEntry};
-use crate::subjects;
+use crate::kernel::actor::{Acting, Actor, ScopeKind, SubjectScope};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history::{self, NewEntry};
+use crate::workflow::subjects;
 use govflow_entities::{app_user, forum, member_state, membership, working_group};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,

@@ -7,27 +7,30 @@
 //! revision they were about. If another amendment was adopted since this one's base, adoption
 //! is refused until the chair rebases.
 
-use crate::actor::{Acting, Actor, SubjectScope};
-use crate::db::begin_write;
-use crate::diff::{self, Diff};
-use crate::documents::{self, forum_of};
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::ForumSettings;
-use crate::history::{self, NewEntry};
-use crate::pagination::{Page, PageRequest};
-use crate::subjects::{self, SubjectInfo};
+mod kind;
+
+pub use kind::AmendmentKind;
+
+use crate::areas::documents::diff::{self, Diff};
+use crate::areas::documents::{self, forum_of};
+use crate::areas::forums::ForumSettings;
+use crate::kernel::actor::{Acting, Actor, SubjectScope};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history::{self, NewEntry};
+use crate::kernel::pagination::{Page, PageRequest};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
-use crate::workflow::TransitionDef;
 use crate::workflow::effects::{EffectContext, notify_role};
 use crate::workflow::executor::{
     CreationRequest, authorize_creation, check_expected_version, create_subject, record_edit,
 };
+use crate::workflow::subjects;
 use chrono::{DateTime, Utc};
-use govflow_entities::{amendment, amendment_response, document_version, workflow_instance};
+use govflow_entities::{amendment, amendment_response, workflow_instance};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -110,21 +113,6 @@ pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
     may_read(actor, &amendment.instance.state, &scope_of(&amendment.row))
 }
 
-/// The readability hook of the executor: whether `actor` may see the amendment of `instance`.
-pub async fn readable<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    instance: &workflow_instance::Model,
-) -> EngineResult<bool> {
-    // A scope only ever adds roles: when the rule already passes without one, the amendment's
-    // row (for its group) need not be read, so amendments past `draft` cost no query.
-    if may_read(actor, &instance.state, &SubjectScope::default()) {
-        return Ok(true);
-    }
-    let row = row_in(db, instance.subject_id).await?;
-    Ok(may_read(actor, &instance.state, &scope_of(&row)))
-}
-
 pub fn local(zone: TimeZone, instant: DateTime<Utc>) -> String {
     format!(
         "{} ({})",
@@ -145,33 +133,6 @@ async fn row_in<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<amendment:
 async fn zone_of<C: ConnectionTrait>(db: &C, row: &amendment::Model) -> EngineResult<TimeZone> {
     let doc = documents::get_document_in(db, row.document_id).await?;
     documents::zone_of(db, &doc).await
-}
-
-pub async fn subject_info<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<SubjectInfo> {
-    let row = row_in(db, id).await?;
-    let doc = documents::get_document_in(db, row.document_id).await?;
-    let zone = documents::zone_of(db, &doc).await?;
-    let forum = forum_of(db, row.forum_id).await?;
-    let group_name = match row.group_id {
-        Some(group_id) => crate::groups::get_row_in(db, group_id).await?.name,
-        None => forum.name.clone(),
-    };
-    Ok(SubjectInfo {
-        kind: "amendment".into(),
-        scope: scope_of(&row),
-        time_zone: zone,
-        fields: json!({
-            "id": row.id.to_string(),
-            "title": row.title,
-            "document_title": doc.title,
-            "document_kind": doc.kind.replace('_', " "),
-            "base_version": row.base_version,
-            "adopted_version": row.adopted_version,
-            "closes_at": row.closes_at.map(|at| local(zone, at)),
-            "group_name": group_name,
-        }),
-        forum: json!({ "id": forum.id.to_string(), "name": forum.name }),
-    })
 }
 
 /// The display zones of the groups and forums of many amendments, in two queries.
@@ -343,7 +304,7 @@ pub async fn create_amendment(
     let txn = begin_write(engine.db()).await?;
     let doc = documents::get_document_in(&txn, input.document_id).await?;
     if let Some(group_id) = input.group_id {
-        crate::groups::get_row_in(&txn, group_id).await?;
+        crate::areas::groups::get_row_in(&txn, group_id).await?;
         if doc.group_id != Some(group_id) {
             return Err(EngineError::invalid(
                 "documentId",
@@ -544,7 +505,7 @@ pub async fn respond(
     )
     .await?;
     if kind == ResponseKind::Objection {
-        let subject = subject_info(&txn, id).await?;
+        let subject = subjects::info(engine, &txn, "amendment", id).await?;
         notify_role(
             engine,
             "chair",
@@ -582,150 +543,4 @@ fn closes_at_of(input: &serde_json::Value) -> EngineResult<DateTime<Utc>> {
                 format!("`{raw}` is not an RFC 3339 date-time with an offset"),
             )
         })
-}
-
-/// Parses what the amendment's transitions take, before any role check.
-pub async fn check_input(
-    engine: &Engine,
-    txn: &DatabaseTransaction,
-    instance: &workflow_instance::Model,
-    transition: &TransitionDef,
-    subject: &SubjectInfo,
-    input: &serde_json::Value,
-) -> EngineResult<()> {
-    match transition.name.as_str() {
-        "open_consultation" => {
-            let closes_at = closes_at_of(input)?;
-            let row = row_in(txn, instance.subject_id).await?;
-            let settings = ForumSettings::of(&forum_of(txn, row.forum_id).await?);
-            let days = u32::try_from(settings.min_consultation_days).unwrap_or(0);
-            // Days are counted in the group's calendar and keep the wall time.
-            let earliest = crate::time::add_days(subject.time_zone, engine.now(), days);
-            if closes_at < earliest {
-                return Err(EngineError::invalid(
-                    "closesAt",
-                    format!(
-                        "the consultation must stay open at least {days} days: it may close at {} at the earliest",
-                        local(subject.time_zone, earliest)
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        "rebase" => {
-            if let Some(text) = input.get("text").filter(|text| !text.is_null()) {
-                let text = text
-                    .as_str()
-                    .ok_or_else(|| EngineError::invalid("text", "must be a string"))?;
-                let row = row_in(txn, instance.subject_id).await?;
-                let settings = ForumSettings::of(&forum_of(txn, row.forum_id).await?);
-                documents::parse_text("text", text, &settings)?;
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The amendment's own writes after its transitions.
-pub async fn after_transition(
-    engine: &Engine,
-    txn: &DatabaseTransaction,
-    acting: Acting<'_>,
-    instance: &workflow_instance::Model,
-    transition: &TransitionDef,
-    input: &serde_json::Value,
-) -> EngineResult<()> {
-    let now = engine.now();
-    let row = row_in(txn, instance.subject_id).await?;
-    let mut update = row.clone().into_active_model();
-    update.updated_at = Set(now);
-    match transition.name.as_str() {
-        "open_consultation" => {
-            update.opened_at = Set(Some(now));
-            update.closes_at = Set(Some(closes_at_of(input)?));
-        }
-        "rebase" => {
-            let current = documents::current_version(txn, row.document_id).await?;
-            update.base_version = Set(current.number);
-            update.opened_at = Set(None);
-            update.closes_at = Set(None);
-            let new_text = input.get("text").and_then(serde_json::Value::as_str);
-            if let Some(text) = new_text.filter(|text| *text != row.text) {
-                update.text = Set(text.to_owned());
-                update.text_revision = Set(row.text_revision + 1);
-            }
-        }
-        "adopt" => {
-            let current = documents::current_version(txn, row.document_id).await?;
-            let number = current.number + 1;
-            document_version::Entity::update_many()
-                .col_expr(document_version::Column::Status, Expr::value("superseded"))
-                .filter(document_version::Column::DocumentId.eq(row.document_id))
-                .filter(document_version::Column::Status.eq("adopted"))
-                .exec(txn)
-                .await?;
-            documents::insert_version(
-                txn,
-                row.document_id,
-                number,
-                row.text.clone(),
-                "adopted",
-                acting.user_id(),
-                Some(row.id),
-                now,
-            )
-            .await
-            .map_err(|err| match err {
-                // Another amendment of the document was adopted in the same instant and took
-                // the version number first.
-                EngineError::Conflict(_) => EngineError::Conflict(format!(
-                    "version {number} of the document was adopted by another amendment at the same time: rebase this one"
-                )),
-                other => other,
-            })?;
-            update.adopted_version = Set(Some(number));
-        }
-        _ => {}
-    }
-    amendment::Entity::update(update).exec(txn).await?;
-    Ok(())
-}
-
-/// The guard `consultation_closed`: adoption waits for the window to close.
-pub async fn consultation_closed(
-    txn: &DatabaseTransaction,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> EngineResult<()> {
-    let row = row_in(txn, id).await?;
-    let zone = zone_of(txn, &row).await?;
-    match row.closes_at {
-        Some(closes_at) if now >= closes_at => Ok(()),
-        Some(closes_at) => Err(EngineError::GuardFailed {
-            guard: "consultation_closed".into(),
-            reason: format!(
-                "the consultation is open until {}; adopt after it closes",
-                local(zone, closes_at)
-            ),
-        }),
-        None => Err(EngineError::GuardFailed {
-            guard: "consultation_closed".into(),
-            reason: "no consultation window was set".into(),
-        }),
-    }
-}
-
-/// The guard `base_is_current`: the amendment was written against the current version.
-pub async fn base_is_current(txn: &DatabaseTransaction, id: Uuid) -> EngineResult<()> {
-    let row = row_in(txn, id).await?;
-    let current = documents::current_version(txn, row.document_id).await?;
-    if current.number == row.base_version {
-        Ok(())
-    } else {
-        Err(EngineError::Conflict(format!(
-            "version {} of the document was adopted since this amendment's base (version {}): rebase the amendment first",
-            current.number, row.base_version
-        )))
-    }
 }

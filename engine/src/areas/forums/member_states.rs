@@ -1,11 +1,11 @@
 //! The member states of a forum, and whether each is a full member (only members vote).
 
-use crate::actor::{Acting, Actor};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::forum_scope;
-use crate::history;
+use crate::areas::forums::forum_scope;
+use crate::kernel::actor::{Acting, Actor};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history;
 use crate::types::{MAX_NAME_CHARS, SingleLine};
 use govflow_entities::{forum, member_state};
 use sea_orm::{

@@ -7,7 +7,7 @@
 //! core stays free for everything else), and with a deadline after which `similar` gives a coarser
 //! answer (whole blocks replaced) instead of the finest one.
 
-use crate::error::{EngineError, EngineResult};
+use crate::kernel::error::{EngineError, EngineResult};
 use similar::{ChangeTag, TextDiff};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};

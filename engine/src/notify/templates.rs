@@ -2,8 +2,8 @@
 //! blank line, is the plain-text body. Undefined variables are errors, not blanks: a notice that
 //! cannot be rendered fails the transition that wanted to send it, rather than going out wrong.
 
-use crate::config::SourceFile;
-use crate::error::{EngineError, EngineResult};
+use crate::kernel::config::SourceFile;
+use crate::kernel::error::{EngineError, EngineResult};
 use minijinja::{Environment, UndefinedBehavior};
 use std::collections::BTreeSet;
 

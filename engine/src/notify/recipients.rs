@@ -2,8 +2,8 @@
 //! is written. Recipients are resolved at that moment, so a membership added later does not
 //! receive an old notice.
 
-use crate::actor::SubjectScope;
-use crate::error::EngineResult;
+use crate::kernel::actor::SubjectScope;
+use crate::kernel::error::EngineResult;
 use govflow_entities::{app_user, member_state, membership};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::BTreeMap;

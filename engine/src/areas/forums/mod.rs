@@ -1,13 +1,15 @@
 //! Forums and their settings. A forum is the organisation (Digital Nations, a UN committee): it
 //! owns member states, groups and the rules they run under.
 
-use crate::actor::Acting;
-use crate::actor::{Actor, SubjectScope};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::history;
-use crate::pagination::{Page, PageRequest};
+pub mod member_states;
+
+use crate::kernel::actor::Acting;
+use crate::kernel::actor::{Actor, SubjectScope};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history;
+use crate::kernel::pagination::{Page, PageRequest};
 use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone};
 use govflow_entities::forum;
 use sea_orm::{

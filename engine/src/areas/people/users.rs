@@ -1,12 +1,12 @@
 //! Users: people with an e-mail address, unique compared case-insensitively. The administrator
 //! creates them; `govflow admin create` bootstraps the first administrator.
 
-use crate::actor::{Acting, Actor};
-use crate::db::begin_write;
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::history;
-use crate::pagination::{Page, PageRequest};
+use crate::kernel::actor::{Acting, Actor};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history;
+use crate::kernel::pagination::{Page, PageRequest};
 use crate::types::{EmailAddress, MAX_NAME_CHARS, SingleLine};
 use govflow_entities::{app_user, user_identity};
 use sea_orm::{

@@ -2,10 +2,10 @@
 //! and sent later by the mailer. Each row has a natural `dedup_key`, so the same notice to the same
 //! person is never queued twice.
 
-use crate::error::EngineResult;
-use crate::pagination::{Page, PageRequest};
-use crate::recipients::Recipient;
-use crate::templates::RenderedMail;
+use crate::kernel::error::EngineResult;
+use crate::kernel::pagination::{Page, PageRequest};
+use crate::notify::recipients::Recipient;
+use crate::notify::templates::RenderedMail;
 use chrono::{DateTime, Utc};
 use govflow_entities::outbox_message;
 use sea_orm::{
@@ -87,38 +87,4 @@ pub async fn list<C: ConnectionTrait>(
     let total = query.clone().count(db).await?;
     let items = query.offset(page.offset).limit(page.limit).all(db).await?;
     Ok(Page::new(items, page, total))
-}
-
-/// The outbox as a person may read it: a group's messages for its coordinators, a forum's for the
-/// forum's coordinators, everything for the administrator.
-pub async fn visible_to(
-    engine: &crate::engine::Engine,
-    actor: &crate::actor::Actor,
-    filter: &OutboxFilter,
-    page: PageRequest,
-) -> EngineResult<Page<outbox_message::Model>> {
-    use crate::actor::SubjectScope;
-    use crate::error::EngineError;
-    let allowed = if let Some(group_id) = filter.group_id {
-        let group = crate::groups::get_group(engine, group_id).await?;
-        actor.holds("coordinator", &crate::groups::group_scope(&group.row))
-    } else if let Some(forum_id) = filter.forum_id {
-        crate::forums::get_forum(engine, forum_id).await?;
-        actor.holds(
-            "forum_coordinator",
-            &SubjectScope {
-                forum_id: Some(forum_id),
-                ..SubjectScope::default()
-            },
-        )
-    } else {
-        actor.is_admin
-    };
-    if !allowed {
-        return Err(EngineError::Forbidden(
-            "reading the outbox needs the role coordinator of that group or forum (or admin)"
-                .into(),
-        ));
-    }
-    list(engine.db(), filter, page).await
 }

@@ -1,7 +1,7 @@
 //! Domain types that parse their input. An invalid value cannot be built, so the code that holds
 //! one never checks it again; each parser names the field it was given in its error.
 
-use crate::error::EngineError;
+use crate::kernel::error::EngineError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

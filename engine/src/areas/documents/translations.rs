@@ -2,13 +2,13 @@
 //! older version is outdated as soon as a newer version is adopted; a document's missing
 //! languages are the forum's official languages it has no published translation in yet.
 
-use crate::actor::{Acting, Actor};
-use crate::db::begin_write;
-use crate::documents::{self, forum_of};
-use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
-use crate::forums::ForumSettings;
-use crate::history;
+use crate::areas::documents::{self, forum_of};
+use crate::areas::forums::ForumSettings;
+use crate::kernel::actor::{Acting, Actor};
+use crate::kernel::db::begin_write;
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::history;
 use crate::types::LanguageTag;
 use govflow_entities::{document, translation};
 use sea_orm::{

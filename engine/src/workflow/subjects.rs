@@ -1,0 +1,263 @@
+//! Subject kinds: what the executor needs to know about a subject of any kind, and the registry
+//! that answers it. Each area that runs a workflow implements [`SubjectKind`] in its own folder
+//! and is listed once in `crate::registry`; the executor, the guards and the effects see only the
+//! trait. The workflow instance row says which kind a subject id is.
+
+use crate::kernel::actor::{Acting, Actor, SubjectScope};
+use crate::kernel::engine::Engine;
+use crate::kernel::error::{EngineError, EngineResult};
+use crate::types::TimeZone;
+use crate::workflow::TransitionDef;
+use crate::workflow::guards::Guard;
+use async_trait::async_trait;
+use govflow_entities::workflow_instance;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct SubjectInfo {
+    pub kind: String,
+    pub scope: SubjectScope,
+    pub time_zone: TimeZone,
+    /// The subject's own fields, as templates see them (`subject.name`, ...).
+    pub fields: serde_json::Value,
+    /// The forum, as templates see it (`forum.name`).
+    pub forum: serde_json::Value,
+}
+
+/// A transition under way, as a subject kind's hooks see it.
+pub struct TransitionCall<'a> {
+    pub engine: &'a Engine,
+    pub txn: &'a DatabaseTransaction,
+    pub acting: Acting<'a>,
+    pub instance: &'a workflow_instance::Model,
+    pub transition: &'a TransitionDef,
+    /// The subject as it was before the transition.
+    pub subject: &'a SubjectInfo,
+    pub input: &'a serde_json::Value,
+}
+
+/// One kind of workflow subject (a working group, an amendment...). Only `name`, `table` and
+/// `info` are required; the hooks default to "nothing to add".
+#[async_trait]
+pub trait SubjectKind: Send + Sync + 'static {
+    /// The `subject` that definitions name (`group`, `amendment`).
+    fn name(&self) -> &'static str;
+
+    /// The table holding the subjects' rows, checked at start.
+    fn table(&self) -> &'static str;
+
+    /// The subject's scope (for role checks and recipients), zone and template fields.
+    async fn info(&self, db: &DatabaseExecutor<'_>, subject_id: Uuid) -> EngineResult<SubjectInfo>;
+
+    /// Whether `actor` may know that the subject exists at all (a draft is private to a few).
+    async fn readable(
+        &self,
+        _db: &DatabaseExecutor<'_>,
+        _actor: &Actor,
+        _instance: &workflow_instance::Model,
+    ) -> EngineResult<bool> {
+        Ok(true)
+    }
+
+    /// Parses a transition's `input` for this kind; runs before the role check.
+    async fn check_input(&self, _call: &TransitionCall<'_>) -> EngineResult<()> {
+        Ok(())
+    }
+
+    /// The kind's own writes after a transition moved the subject, in the same transaction;
+    /// `true` when they changed the subject's fields (its notices then reload them).
+    async fn after_transition(&self, _call: &TransitionCall<'_>) -> EngineResult<bool> {
+        Ok(false)
+    }
+
+    /// The guards this kind offers to definitions.
+    fn guards(&self) -> Vec<Guard> {
+        Vec::new()
+    }
+}
+
+/// The subject kinds and the guards they offer, by name; built once when the engine starts.
+#[derive(Clone, Default)]
+pub struct SubjectKinds {
+    kinds: BTreeMap<&'static str, Arc<dyn SubjectKind>>,
+    guards: BTreeMap<&'static str, Guard>,
+}
+
+impl std::fmt::Debug for SubjectKinds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubjectKinds")
+            .field("kinds", &self.kinds.keys().collect::<Vec<_>>())
+            .field("guards", &self.guards.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SubjectKinds {
+    /// Registers the kinds; two kinds, or two guards, of one name are a programming error,
+    /// reported before anything runs.
+    pub fn new(kinds: Vec<Arc<dyn SubjectKind>>) -> Result<SubjectKinds, String> {
+        let mut registry = SubjectKinds::default();
+        for kind in kinds {
+            for guard in kind.guards() {
+                if registry.guards.insert(guard.name, guard).is_some() {
+                    return Err(format!("guard `{}` is registered twice", guard.name));
+                }
+            }
+            if let Some(first) = registry.kinds.insert(kind.name(), kind) {
+                return Err(format!(
+                    "subject kind `{}` is registered twice",
+                    first.name()
+                ));
+            }
+        }
+        Ok(registry)
+    }
+
+    pub fn get(&self, kind: &str) -> EngineResult<&Arc<dyn SubjectKind>> {
+        self.kinds.get(kind).ok_or_else(|| {
+            EngineError::Internal(format!("subjects of kind `{kind}` are not registered"))
+        })
+    }
+
+    pub fn guard(&self, name: &str) -> EngineResult<&Guard> {
+        self.guards
+            .get(name)
+            .ok_or_else(|| EngineError::Internal(format!("guard `{name}` is not registered")))
+    }
+
+    pub fn guard_names(&self) -> BTreeSet<String> {
+        self.guards.keys().map(|name| (*name).to_owned()).collect()
+    }
+
+    /// Refuses to start on a database that lacks a kind's table (a kind registered without its
+    /// migration), naming the kind, rather than failing on the first subject of it.
+    pub async fn check_tables<C: ConnectionTrait>(&self, db: &C) -> EngineResult<()> {
+        let backend = db.get_database_backend();
+        for kind in self.kinds.values() {
+            let probe = format!("SELECT 1 FROM {} WHERE 1 = 0", kind.table());
+            if let Err(err) = db.execute_raw(Statement::from_string(backend, probe)).await {
+                return Err(EngineError::Internal(format!(
+                    "subject kind `{}` keeps its rows in `{}`, which the database cannot read \
+                     ({err}): run `govflow migrate`",
+                    kind.name(),
+                    kind.table()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an unknown subject id answers; a subject the caller may not read answers the same.
+pub fn not_found(subject_id: Uuid) -> EngineError {
+    EngineError::not_found("workflow subject", subject_id)
+}
+
+pub async fn instance_of<C: ConnectionTrait>(
+    db: &C,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.eq(subject_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found(subject_id))
+}
+
+/// The instance of `subject_id`, with its row locked until the transaction ends, so that a
+/// write depending on the subject's state waits for a transition of it under way. PostgreSQL
+/// takes the row lock (`FOR UPDATE`); SQLite has no row locks (sea-query leaves the clause out)
+/// and needs none, since its write transactions start with `BEGIN IMMEDIATE` and so run one at
+/// a time.
+pub async fn lock_instance(
+    txn: &DatabaseTransaction,
+    subject_id: Uuid,
+) -> EngineResult<Option<workflow_instance::Model>> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.eq(subject_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?)
+}
+
+/// Whether `acting` may know that the subject exists. The caller answers `false` exactly as it
+/// answers an unknown id (DECISIONS: a draft the caller may not read is NOT_FOUND), and asks
+/// before any role check, so that FORBIDDEN never tells an outsider the subject is there.
+pub async fn readable<'c>(
+    engine: &Engine,
+    db: impl Into<DatabaseExecutor<'c>>,
+    acting: Acting<'_>,
+    instance: &workflow_instance::Model,
+) -> EngineResult<bool> {
+    // The engine itself (scheduler, effects, closing a vote) acts on subjects nobody shows it.
+    let Acting::User(actor) = acting else {
+        return Ok(true);
+    };
+    let kind = engine.subject_kinds().get(&instance.subject_kind)?;
+    kind.readable(&db.into(), actor, instance).await
+}
+
+/// The instance of a subject `acting` may see; one it may not see is NOT_FOUND like an unknown
+/// id, before anything else about it is looked at.
+pub async fn readable_instance<'c>(
+    engine: &Engine,
+    db: impl Into<DatabaseExecutor<'c>>,
+    acting: Acting<'_>,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    let db = db.into();
+    let instance = instance_of(&db, subject_id).await?;
+    if readable(engine, db, acting, &instance).await? {
+        Ok(instance)
+    } else {
+        Err(not_found(subject_id))
+    }
+}
+
+/// The subject's scope, zone and template fields, from its kind.
+pub async fn info<'c>(
+    engine: &Engine,
+    db: impl Into<DatabaseExecutor<'c>>,
+    kind: &str,
+    subject_id: Uuid,
+) -> EngineResult<SubjectInfo> {
+    engine
+        .subject_kinds()
+        .get(kind)?
+        .info(&db.into(), subject_id)
+        .await
+}
+
+/// The workflow instances of many subjects, by subject id: one query for a page of subjects.
+pub async fn instances_of<C: ConnectionTrait>(
+    db: &C,
+    subject_ids: Vec<Uuid>,
+) -> EngineResult<HashMap<Uuid, workflow_instance::Model>> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.is_in(subject_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|instance| (instance.subject_id, instance))
+        .collect())
+}
+
+/// Takes the instance of `subject_id` out of a map from [`instances_of`].
+pub fn take_instance(
+    instances: &mut HashMap<Uuid, workflow_instance::Model>,
+    subject_id: Uuid,
+) -> EngineResult<workflow_instance::Model> {
+    instances.remove(&subject_id).ok_or_else(|| {
+        EngineError::Internal(format!("subject {subject_id} has no workflow instance"))
+    })
+}
+
+pub async fn state_of<C: ConnectionTrait>(db: &C, subject_id: Uuid) -> EngineResult<String> {
+    Ok(instance_of(db, subject_id).await?.state)
+}
