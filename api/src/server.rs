@@ -215,7 +215,7 @@ pub async fn shutdown_signal() {
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match db::ping(state.engine.db()).await {
+    match state.engine.ping().await {
         Ok(_) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({ "status": "ok" })),

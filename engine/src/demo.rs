@@ -6,7 +6,7 @@ use crate::areas::forums::member_states::{self, NewMemberState};
 use crate::areas::forums::{self, NewForum, SettingsPatch};
 use crate::areas::groups::{self, NewGroup};
 use crate::areas::people::memberships::{self, NewMembership};
-use crate::areas::people::users::{self, NewUser};
+use crate::areas::people::users::{self, NewUser, User};
 use crate::kernel::actor::Actor;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
@@ -42,7 +42,7 @@ pub const DEMO_USERS: [(&str, &str, &str); 5] = [
 ];
 
 /// Loads the demo; returns the demo users (existing ones included).
-pub async fn load(engine: &Engine) -> EngineResult<Vec<app_user::Model>> {
+pub async fn load(engine: &Engine) -> EngineResult<Vec<User>> {
     let existing = forum::Entity::find()
         .filter(forum::Column::Name.eq(DEMO_FORUM))
         .one(engine.db())
@@ -57,7 +57,10 @@ pub async fn load(engine: &Engine) -> EngineResult<Vec<app_user::Model>> {
     Ok(app_user::Entity::find()
         .filter(app_user::Column::EmailNormalized.is_in(emails))
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
 }
 
 async fn create(engine: &Engine) -> EngineResult<()> {
@@ -140,7 +143,7 @@ async fn create(engine: &Engine) -> EngineResult<()> {
         let (forum_id, group_id) = if *role == "coordinator" {
             (Some(forum.id), None)
         } else {
-            (None, Some(group.row.id))
+            (None, Some(group.id))
         };
         memberships::add_membership(
             engine,

@@ -7,21 +7,27 @@ use crate::graphql::errors::EngineResultExt;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{AmendmentId, DocumentId, GroupId, ResponsesTo, UserId};
 use crate::graphql::users::User;
-use crate::graphql::workflow::{AvailableTransition, HistoryEntry, available, history_page};
+use crate::graphql::workflow::{Subject, SubjectFields};
 use crate::graphql::{actor, diff_deadline, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::amendments::{
-    self as area, AmendmentFilter, AmendmentUpdate, NewAmendment, ResponseKind,
+    self as area, AmendmentFilter, AmendmentUpdate, NewAmendment, Response, ResponseKind,
 };
-use govflow_engine::entities::amendment_response;
 use govflow_engine::types::TimeZone;
+use govflow_engine::workflow::subjects::SubjectState;
 use govflow_engine::workflow::{self, TransitionRequest};
 use serde_json::json;
 use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct Amendment(pub area::Amendment);
+
+impl Subject for Amendment {
+    fn subject_state(&self) -> &SubjectState {
+        &self.0.workflow
+    }
+}
 
 impl Amendment {
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
@@ -31,12 +37,12 @@ impl Amendment {
     async fn responses_of_kind(
         &self,
         ctx: &Context<'_>,
-        kind: Option<&str>,
+        kind: Option<ResponseKind>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AmendmentResponse>> {
         let all: Vec<_> = loader(ctx)
-            .load_one(ResponsesTo(self.0.row.id))
+            .load_one(ResponsesTo(self.0.id))
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -50,77 +56,58 @@ impl Amendment {
 #[Object]
 impl Amendment {
     pub async fn id(&self) -> ID {
-        ID(self.0.row.id.to_string())
+        ID(self.0.id.to_string())
     }
     async fn title(&self) -> &str {
-        &self.0.row.title
+        &self.0.title
     }
-    /// `draft`, `in_consultation`, `adopted` or `withdrawn` (or a forum's own states).
-    pub async fn state(&self) -> String {
-        self.0.instance.state.clone()
-    }
-    /// The optimistic-lock counter, for `expectedVersion`.
-    pub async fn version(&self) -> i32 {
-        self.0.instance.version
-    }
-    pub async fn available_transitions(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<AvailableTransition>> {
-        available(ctx, &self.0.instance, &area::scope_of(&self.0.row)).await
-    }
-    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
-    pub async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Conn<HistoryEntry>> {
-        history_page(ctx, self.0.row.id, self.0.time_zone, first, after).await
+    #[graphql(flatten)]
+    async fn workflow(&self) -> SubjectFields {
+        self.fields()
     }
     async fn document(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Document>> {
         Ok(loader(ctx)
-            .load_one(DocumentId(self.0.row.document_id))
+            .load_one(DocumentId(self.0.document_id))
             .await?
             .map(Document))
     }
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WorkingGroup>> {
-        match self.0.row.group_id {
+        match self.0.group_id {
             Some(id) => Ok(loader(ctx).load_one(GroupId(id)).await?.map(WorkingGroup)),
             None => Ok(None),
         }
     }
     /// The document version the proposed text was written against.
     async fn base_version(&self) -> i32 {
-        self.0.row.base_version
+        self.0.base_version
     }
     /// The full proposed text.
     async fn text(&self) -> &str {
-        &self.0.row.text
+        &self.0.text
     }
     /// Bumped by each edit or rebase; responses record the revision they were about.
     async fn text_revision(&self) -> i32 {
-        self.0.row.text_revision
+        self.0.text_revision
     }
     async fn time_zone(&self) -> &str {
         self.0.time_zone.name()
     }
     async fn opened_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.row.opened_at.map(|at| self.local(at))
+        self.0.opened_at.map(|at| self.local(at))
     }
     /// When the consultation window closes, in the group's zone.
     async fn closes_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.row.closes_at.map(|at| self.local(at))
+        self.0.closes_at.map(|at| self.local(at))
     }
     /// The document version its adoption created.
     async fn adopted_version(&self) -> Option<i32> {
-        self.0.row.adopted_version
+        self.0.adopted_version
     }
     async fn created_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.0.row.created_at)
+        self.local(self.0.created_at)
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row.created_by {
+        match self.0.created_by {
             Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
             None => Ok(None),
         }
@@ -142,7 +129,7 @@ impl Amendment {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("comment"), first, after)
+        self.responses_of_kind(ctx, Some(ResponseKind::Comment), first, after)
             .await
     }
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
@@ -152,7 +139,7 @@ impl Amendment {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("endorsement"), first, after)
+        self.responses_of_kind(ctx, Some(ResponseKind::Endorsement), first, after)
             .await
     }
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
@@ -162,7 +149,7 @@ impl Amendment {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AmendmentResponse>> {
-        self.responses_of_kind(ctx, Some("objection"), first, after)
+        self.responses_of_kind(ctx, Some(ResponseKind::Objection), first, after)
             .await
     }
     /// The proposed text against its base version.
@@ -178,7 +165,7 @@ impl Amendment {
 
 /// A comment, endorsement or objection, its instant shown in the amendment's zone.
 pub struct AmendmentResponse {
-    pub row: amendment_response::Model,
+    pub row: Response,
     pub zone: TimeZone,
 }
 
@@ -189,7 +176,7 @@ impl AmendmentResponse {
     }
     /// `comment`, `endorsement` or `objection`.
     async fn kind(&self) -> &str {
-        &self.row.kind
+        self.row.kind.as_str()
     }
     async fn text(&self) -> &str {
         &self.row.text

@@ -8,56 +8,26 @@ use crate::graphql::forums::Forum;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{
     AmendmentId, AmendmentsOf, DocumentId, ForumId, GroupId, ResponsesTo, TranslationsOf, UserId,
-    VersionsOf,
+    VersionNumbered, VersionsOf,
 };
 use crate::graphql::users::User;
 use crate::graphql::{actor, diff_deadline, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
-use govflow_engine::amendments;
-use govflow_engine::documents::{self as area, DocumentFilter, NewDocument};
-use govflow_engine::entities::{document, document_version};
-use govflow_engine::forums::ForumSettings;
+use govflow_engine::amendments::ResponseKind;
+use govflow_engine::documents::{
+    self as area, Document as DomainDocument, DocumentFilter, NewDocument, Version,
+};
 use govflow_engine::pagination::Page;
+use govflow_engine::time;
 use govflow_engine::translations::{self, Translation as DomainTranslation};
 use govflow_engine::types::TimeZone;
 
-pub struct Document(pub document::Model);
+pub struct Document(pub DomainDocument);
 
 impl Document {
-    /// The zone the document's instants are shown in: its group's, else its forum's.
-    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
-        if let Some(group_id) = self.0.group_id
-            && let Some(group) = loader(ctx).load_one(GroupId(group_id)).await?
-        {
-            return Ok(govflow_engine::time::stored_zone(&group.row.time_zone));
-        }
-        let forum = loader(ctx).load_one(ForumId(self.0.forum_id)).await?;
-        Ok(forum
-            .map(|forum| ForumSettings::of(&forum).zone())
-            .unwrap_or_else(TimeZone::utc))
-    }
-
-    async fn all_versions(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<document_version::Model>> {
-        Ok(loader(ctx)
-            .load_one(VersionsOf(self.0.id))
-            .await?
-            .unwrap_or_default())
-    }
-
-    async fn current(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<document_version::Model>> {
-        Ok(self
-            .all_versions(ctx)
-            .await?
-            .into_iter()
-            .filter(|version| version.status == "adopted")
-            .max_by_key(|version| version.number))
+    fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
+        time::local(self.0.time_zone, instant)
     }
 
     async fn all_translations(
@@ -70,19 +40,16 @@ impl Document {
             .unwrap_or_default())
     }
 
-    async fn version_or_current(
+    async fn numbered(
         &self,
         ctx: &Context<'_>,
-        number: Option<i32>,
-    ) -> async_graphql::Result<i32> {
-        match number {
-            Some(number) => Ok(number),
-            None => Ok(self
-                .current(ctx)
-                .await?
-                .map(|version| version.number)
-                .unwrap_or(1)),
-        }
+        number: i32,
+    ) -> async_graphql::Result<Option<DocumentVersion>> {
+        let zone = self.0.time_zone;
+        Ok(loader(ctx)
+            .load_one(VersionNumbered(self.0.id, number))
+            .await?
+            .map(|version| DocumentVersion(version, zone)))
     }
 }
 
@@ -107,11 +74,11 @@ impl Document {
         &self.0.original_language
     }
     /// The IANA zone of the document's group (or forum).
-    async fn time_zone(&self, ctx: &Context<'_>) -> async_graphql::Result<&'static str> {
-        Ok(self.zone(ctx).await?.name())
+    async fn time_zone(&self) -> &str {
+        self.0.time_zone.name()
     }
-    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<FixedOffset>> {
-        Ok(local(self.zone(ctx).await?, self.0.created_at))
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.local(self.0.created_at)
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
         Ok(loader(ctx)
@@ -134,35 +101,29 @@ impl Document {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<DocumentVersion>> {
         let request = page_request(first, after)?;
-        let all = self.all_versions(ctx).await?;
-        let zone = self.zone(ctx).await?;
-        Ok(connection(Page::of_slice(&all, request), |version| {
-            DocumentVersion(version, zone)
-        }))
+        let page = loader(ctx)
+            .load_one(VersionsOf(self.0.id, request))
+            .await?
+            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+        let zone = self.0.time_zone;
+        Ok(connection(page, |version| DocumentVersion(version, zone)))
     }
     async fn version(
         &self,
         ctx: &Context<'_>,
         number: i32,
     ) -> async_graphql::Result<Option<DocumentVersion>> {
-        let zone = self.zone(ctx).await?;
-        Ok(self
-            .all_versions(ctx)
-            .await?
-            .into_iter()
-            .find(|version| version.number == number)
-            .map(|version| DocumentVersion(version, zone)))
+        self.numbered(ctx, number).await
     }
     /// The latest adopted version.
     async fn current_version(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<DocumentVersion>> {
-        let zone = self.zone(ctx).await?;
-        Ok(self
-            .current(ctx)
-            .await?
-            .map(|version| DocumentVersion(version, zone)))
+        match self.0.current_version {
+            Some(number) => self.numbered(ctx, number).await,
+            None => Ok(None),
+        }
     }
     /// Translations, of one version when `versionNumber` is given.
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
@@ -178,7 +139,7 @@ impl Document {
             .await?
             .into_iter()
             .filter(|translation| {
-                version_number.is_none_or(|number| translation.row.version_number == number)
+                version_number.is_none_or(|number| translation.version_number == number)
             })
             .collect();
         child_connection(&all, first, after, Translation)
@@ -190,16 +151,15 @@ impl Document {
         ctx: &Context<'_>,
         version_number: Option<i32>,
     ) -> async_graphql::Result<Vec<String>> {
-        let number = self.version_or_current(ctx, version_number).await?;
         let translations = self.all_translations(ctx).await?;
         let forum = loader(ctx)
             .load_one(ForumId(self.0.forum_id))
             .await?
             .ok_or_else(|| coded("NOT_FOUND", "the document's forum no longer exists"))?;
         Ok(translations::missing_languages(
-            &ForumSettings::of(&forum),
+            &forum.settings,
             &self.0,
-            number,
+            version_number,
             &translations,
         ))
     }
@@ -223,28 +183,21 @@ impl Document {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Amendment>> {
-        let actor = actor(ctx)?;
-        let all: Vec<_> = loader(ctx)
-            .load_one(AmendmentsOf(self.0.id))
+        actor(ctx)?;
+        let request = page_request(first, after)?;
+        let page = loader(ctx)
+            .load_one(AmendmentsOf(self.0.id, state, request))
             .await?
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|amendment| amendments::readable_by(actor, amendment))
-            .filter(|amendment| {
-                state
-                    .as_ref()
-                    .is_none_or(|state| *state == amendment.instance.state)
-            })
-            .collect();
-        child_connection(&all, first, after, Amendment)
+            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+        Ok(connection(page, Amendment))
     }
 }
 
 fn local(zone: TimeZone, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-    instant.with_timezone(&zone.tz()).fixed_offset()
+    time::local(zone, instant)
 }
 
-pub struct DocumentVersion(pub document_version::Model, pub TimeZone);
+pub struct DocumentVersion(pub Version, pub TimeZone);
 
 #[Object]
 impl DocumentVersion {
@@ -288,7 +241,7 @@ impl DocumentVersion {
                 .await?
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|response| response.kind == "objection")
+                .filter(|response| response.kind == ResponseKind::Objection)
                 .collect(),
             None => Vec::new(),
         };
@@ -305,44 +258,42 @@ pub struct Translation(pub DomainTranslation);
 #[Object]
 impl Translation {
     async fn id(&self) -> ID {
-        ID(self.0.row.id.to_string())
+        ID(self.0.id.to_string())
     }
     async fn version_number(&self) -> i32 {
-        self.0.row.version_number
+        self.0.version_number
     }
     async fn language(&self) -> &str {
-        &self.0.row.language
+        &self.0.language
     }
     /// `requested`, `in_progress` or `published`.
     async fn status(&self) -> &str {
-        &self.0.row.status
+        &self.0.status
     }
     /// Whether a newer version of the document has been adopted since.
     async fn outdated(&self) -> bool {
         self.0.outdated
     }
     async fn text(&self) -> Option<&str> {
-        self.0.row.text.as_deref()
+        self.0.text.as_deref()
     }
     /// When it was published, in the zone of the document's group (or forum).
     async fn published_at(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<DateTime<FixedOffset>>> {
-        let Some(published_at) = self.0.row.published_at else {
+        let Some(published_at) = self.0.published_at else {
             return Ok(None);
         };
-        let zone = match loader(ctx)
-            .load_one(DocumentId(self.0.row.document_id))
+        let zone = loader(ctx)
+            .load_one(DocumentId(self.0.document_id))
             .await?
-        {
-            Some(document) => Document(document).zone(ctx).await?,
-            None => TimeZone::utc(),
-        };
+            .map(|document| document.time_zone)
+            .unwrap_or_else(TimeZone::utc);
         Ok(Some(local(zone, published_at)))
     }
     async fn requested_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row.requested_by {
+        match self.0.requested_by {
             Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
             None => Ok(None),
         }

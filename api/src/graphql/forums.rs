@@ -1,17 +1,20 @@
 //! Forums, their settings and their member states.
 
-use crate::graphql::connection::{Conn, child_connection, connection, page_request};
-use crate::graphql::errors::EngineResultExt;
+use crate::graphql::connection::{Conn, connection, page_request};
+use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{ForumId, GroupsOf, MemberStatesOf};
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
-use govflow_engine::entities::{forum, member_state};
-use govflow_engine::forums::{self as area, ForumSettings as Settings, SettingsPatch};
-use govflow_engine::member_states;
+use govflow_engine::forums::{
+    self as area, Forum as DomainForum, ForumSettings as Settings, SettingsPatch,
+};
+use govflow_engine::member_states::{self, MemberState as DomainMemberState};
+use govflow_engine::pagination::Page;
+use serde::{Deserialize, Serialize};
 
-pub struct Forum(pub forum::Model);
+pub struct Forum(pub DomainForum);
 
 #[Object]
 impl Forum {
@@ -25,15 +28,15 @@ impl Forum {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn settings(&self) -> ForumSettings {
-        ForumSettings::from(Settings::of(&self.0))
+    async fn settings(&self) -> async_graphql::Result<ForumSettings> {
+        ForumSettings::from_engine(&self.0.settings)
     }
-    async fn time_zone(&self) -> String {
-        Settings::of(&self.0).time_zone
+    async fn time_zone(&self) -> &str {
+        &self.0.settings.time_zone
     }
     /// When the forum was created, with the offset of the forum's zone.
     async fn created_at(&self) -> DateTime<FixedOffset> {
-        govflow_engine::time::local(Settings::of(&self.0).zone(), self.0.created_at)
+        govflow_engine::time::local(self.0.settings.zone(), self.0.created_at)
     }
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn member_states(
@@ -42,11 +45,12 @@ impl Forum {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<MemberState>> {
-        let states = loader(ctx)
-            .load_one(MemberStatesOf(self.0.id))
+        let request = page_request(first, after)?;
+        let page = loader(ctx)
+            .load_one(MemberStatesOf(self.0.id, request))
             .await?
-            .unwrap_or_default();
-        child_connection(&states, first, after, MemberState)
+            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+        Ok(connection(page, MemberState))
     }
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
     async fn groups(
@@ -55,15 +59,20 @@ impl Forum {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<WorkingGroup>> {
-        let all = loader(ctx)
-            .load_one(GroupsOf(self.0.id))
+        let request = page_request(first, after)?;
+        let page = loader(ctx)
+            .load_one(GroupsOf(self.0.id, request))
             .await?
-            .unwrap_or_default();
-        child_connection(&all, first, after, WorkingGroup)
+            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+        Ok(connection(page, WorkingGroup))
     }
 }
 
-#[derive(SimpleObject)]
+// The engine's settings, field for field: converted through their shared JSON shape, so that no
+// list of fields is kept twice.
+/// A forum's settings.
+#[derive(SimpleObject, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ForumSettings {
     pub time_zone: String,
     pub official_languages: Vec<String>,
@@ -78,24 +87,16 @@ pub struct ForumSettings {
     pub max_document_bytes: i64,
 }
 
-impl From<Settings> for ForumSettings {
-    fn from(settings: Settings) -> Self {
-        ForumSettings {
-            time_zone: settings.time_zone,
-            official_languages: settings.official_languages,
-            decision_rule: settings.decision_rule.as_str().to_owned(),
-            quorum: settings.quorum,
-            claim_limit: settings.claim_limit,
-            claim_lease_days: settings.claim_lease_days,
-            min_consultation_days: settings.min_consultation_days,
-            report_lead_days: settings.report_lead_days,
-            summit_series: settings.summit_series,
-            max_document_bytes: settings.max_document_bytes,
-        }
+impl ForumSettings {
+    fn from_engine(settings: &Settings) -> async_graphql::Result<ForumSettings> {
+        let shown = serde_json::to_value(settings).and_then(serde_json::from_value);
+        shown.map_err(|err| coded("INTERNAL", format!("forum settings: {err}")))
     }
 }
 
-#[derive(InputObject, Default)]
+/// Changes to a forum's settings; absent fields keep their value.
+#[derive(InputObject, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ForumSettingsInput {
     pub time_zone: Option<String>,
     pub official_languages: Option<Vec<String>>,
@@ -109,24 +110,14 @@ pub struct ForumSettingsInput {
     pub max_document_bytes: Option<i64>,
 }
 
-impl From<ForumSettingsInput> for SettingsPatch {
-    fn from(input: ForumSettingsInput) -> Self {
-        SettingsPatch {
-            time_zone: input.time_zone,
-            official_languages: input.official_languages,
-            decision_rule: input.decision_rule,
-            quorum: input.quorum,
-            claim_limit: input.claim_limit,
-            claim_lease_days: input.claim_lease_days,
-            min_consultation_days: input.min_consultation_days,
-            report_lead_days: input.report_lead_days,
-            summit_series: input.summit_series,
-            max_document_bytes: input.max_document_bytes,
-        }
+impl ForumSettingsInput {
+    fn into_patch(self) -> async_graphql::Result<SettingsPatch> {
+        let patch = serde_json::to_value(self).and_then(serde_json::from_value);
+        patch.map_err(|err| coded("INVALID_INPUT", format!("invalid `settings`: {err}")))
     }
 }
 
-pub struct MemberState(pub member_state::Model);
+pub struct MemberState(pub DomainMemberState);
 
 #[Object]
 impl MemberState {
@@ -232,7 +223,7 @@ impl ForumsMutation {
             actor,
             area::NewForum {
                 name: input.name,
-                settings: input.settings.unwrap_or_default().into(),
+                settings: input.settings.unwrap_or_default().into_patch()?,
             },
         )
         .await
@@ -256,7 +247,10 @@ impl ForumsMutation {
             id,
             area::ForumUpdate {
                 name: input.name,
-                settings: input.settings.map(Into::into),
+                settings: input
+                    .settings
+                    .map(ForumSettingsInput::into_patch)
+                    .transpose()?,
             },
             expected_version,
         )

@@ -1,55 +1,58 @@
 //! Working groups: queries, `createGroup` (the creation transition `establish`) and `updateGroup`.
 
-use crate::graphql::connection::{Conn, child_connection, connection, page_request};
+use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
-use crate::graphql::loaders::{ForumId, MemberStateId, MembershipsIn};
-use crate::graphql::users::Membership;
-use crate::graphql::workflow::{AvailableTransition, HistoryEntry, available, history_page};
+use crate::graphql::loaders::{ForumId, MemberStateId};
+use crate::graphql::users::{Membership, memberships_in};
+use crate::graphql::workflow::{Subject, SubjectFields};
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::groups::{self as area, Group, GroupFilter};
-use govflow_engine::types::TimeZone;
+use govflow_engine::time;
+use govflow_engine::workflow::subjects::SubjectState;
 
 #[derive(Clone)]
 pub struct WorkingGroup(pub Group);
 
 impl WorkingGroup {
-    fn zone(&self) -> TimeZone {
-        govflow_engine::time::stored_zone(&self.0.row.time_zone)
-    }
-
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-        instant.with_timezone(&self.zone().tz()).fixed_offset()
+        time::local(self.0.time_zone, instant)
+    }
+}
+
+impl Subject for WorkingGroup {
+    fn subject_state(&self) -> &SubjectState {
+        &self.0.workflow
     }
 }
 
 #[Object]
 impl WorkingGroup {
     pub async fn id(&self) -> ID {
-        ID(self.0.row.id.to_string())
+        ID(self.0.id.to_string())
     }
-    async fn name(&self) -> String {
-        self.0.row.name.clone()
+    async fn name(&self) -> &str {
+        &self.0.name
     }
-    async fn theme(&self) -> String {
-        self.0.row.theme.clone()
+    async fn theme(&self) -> &str {
+        &self.0.theme
     }
     /// The IANA zone the group's dates are shown in.
-    async fn time_zone(&self) -> String {
-        self.0.row.time_zone.clone()
+    async fn time_zone(&self) -> &str {
+        self.0.time_zone.name()
     }
     /// When the group took effect, in the group's zone.
     async fn effective_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.row.effective_at.map(|at| self.local(at))
+        self.0.effective_at.map(|at| self.local(at))
     }
     async fn created_at(&self) -> DateTime<FixedOffset> {
-        self.local(self.0.row.created_at)
+        self.local(self.0.created_at)
     }
     async fn forum(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Forum>> {
         Ok(loader(ctx)
-            .load_one(ForumId(self.0.row.forum_id))
+            .load_one(ForumId(self.0.forum_id))
             .await?
             .map(Forum))
     }
@@ -57,7 +60,7 @@ impl WorkingGroup {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<MemberState>> {
-        match self.0.row.lead_member_state_id {
+        match self.0.lead_member_state_id {
             Some(id) => Ok(loader(ctx)
                 .load_one(MemberStateId(id))
                 .await?
@@ -73,35 +76,11 @@ impl WorkingGroup {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Membership>> {
-        let rows = loader(ctx)
-            .load_one(MembershipsIn(self.0.row.id))
-            .await?
-            .unwrap_or_default();
-        child_connection(&rows, first, after, Membership)
+        memberships_in(ctx, self.0.id, first, after).await
     }
-    /// The workflow state (a name from the `working_group` definition).
-    pub async fn state(&self) -> String {
-        self.0.instance.state.clone()
-    }
-    /// The optimistic-lock counter, for `expectedVersion`.
-    pub async fn version(&self) -> i32 {
-        self.0.instance.version
-    }
-    /// The transitions the caller may take now.
-    pub async fn available_transitions(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<AvailableTransition>> {
-        available(ctx, &self.0.instance, &area::group_scope(&self.0.row)).await
-    }
-    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
-    pub async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Conn<HistoryEntry>> {
-        history_page(ctx, self.0.row.id, self.zone(), first, after).await
+    #[graphql(flatten)]
+    async fn workflow(&self) -> SubjectFields {
+        self.fields()
     }
 }
 

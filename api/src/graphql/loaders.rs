@@ -1,23 +1,46 @@
 //! DataLoaders: every child and every list of children is fetched in one query per kind per
-//! request, whatever the number of parents, so that no query runs N+1 statements.
+//! request, whatever the number of parents, so that no query runs N+1 statements. Lists are
+//! paged in SQL: a key names the parent and the page asked for, and parents asking for the same
+//! page are loaded together.
 
 use crate::graphql::errors::from_engine;
 use async_graphql::dataloader::Loader;
-use govflow_engine::amendments::{self, Amendment};
-use govflow_engine::entities::{
-    amendment_response, app_user, document, document_version, forum, history_entry, member_state,
-    membership,
-};
+use govflow_engine::amendments::{self, Amendment, Response};
+use govflow_engine::documents::{Document, Version};
+use govflow_engine::forums::Forum;
 use govflow_engine::groups::Group;
+use govflow_engine::history::{self, HistoryEntry};
+use govflow_engine::member_states::MemberState;
+use govflow_engine::memberships::Membership;
+use govflow_engine::pagination::{Page, PageRequest};
 use govflow_engine::translations::{self, Translation};
+use govflow_engine::users::User;
+use govflow_engine::workflow::executor::AvailableTransition;
+use govflow_engine::workflow::subjects::SubjectState;
 use govflow_engine::{
-    Engine, documents, forums, groups, history, member_states, memberships, users,
+    Acting, Actor, Engine, EngineResult, documents, forums, groups, member_states, memberships,
+    users, workflow,
 };
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
 use uuid::Uuid;
 
-pub struct EngineLoader(pub Engine);
+/// The loaders of one request: the engine, and the caller, for lists filtered by what they may
+/// read.
+pub struct EngineLoader {
+    pub engine: Engine,
+    pub actor: Option<Arc<Actor>>,
+}
+
+impl EngineLoader {
+    fn actor(&self) -> Result<&Actor, async_graphql::Error> {
+        self.actor
+            .as_deref()
+            .ok_or_else(|| crate::graphql::errors::coded("UNAUTHENTICATED", "no caller"))
+    }
+}
 
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct ForumId(pub Uuid);
@@ -28,15 +51,42 @@ pub struct UserId(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct GroupId(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct MemberStatesOf(pub Uuid);
+pub struct DocumentId(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct GroupsOf(pub Uuid);
+pub struct AmendmentId(pub Uuid);
+/// A version of a document, by number.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct VersionNumbered(pub Uuid, pub i32);
+
+/// Lists that stay short (a person's roles, a document's translations, an amendment's
+/// responses), loaded whole.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct MembershipsOfUser(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct MembershipsIn(pub Uuid);
+pub struct TranslationsOf(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct HistoryOf(pub Uuid);
+pub struct ResponsesTo(pub Uuid);
+
+/// Pages of lists that grow.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct MemberStatesOf(pub Uuid, pub PageRequest);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct GroupsOf(pub Uuid, pub PageRequest);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct MembershipsIn(pub Uuid, pub PageRequest);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct HistoryOf(pub Uuid, pub PageRequest);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct VersionsOf(pub Uuid, pub PageRequest);
+/// The amendments of a document the caller may read, optionally in one state.
+#[derive(Clone, Hash, PartialEq, Eq)]
+pub struct AmendmentsOf(pub Uuid, pub Option<String>, pub PageRequest);
+
+/// The transitions the caller may take now on a subject.
+#[derive(Clone, Hash, PartialEq, Eq)]
+pub struct AvailableOn(pub SubjectState);
+
+type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
 
 fn keyed<K: Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
     rows.into_iter().map(|row| (key(&row), row)).collect()
@@ -55,17 +105,43 @@ fn grouped<K: Hash + Eq + Copy, V>(
     map
 }
 
-fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
-    keys.iter().map(|key| id(*key)).collect()
+fn ids<K>(keys: &[K], id: impl Fn(&K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(id).collect()
 }
 
-type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
+/// Loads pages for keys of (parent, page): one engine call per distinct page asked for.
+async fn paged<K, T, F, Fut>(
+    keys: &[K],
+    split: impl Fn(&K) -> (Uuid, PageRequest),
+    load: F,
+) -> LoadResult<K, Page<T>>
+where
+    K: Clone + Hash + Eq,
+    F: Fn(Vec<Uuid>, PageRequest) -> Fut,
+    Fut: Future<Output = EngineResult<HashMap<Uuid, Page<T>>>>,
+{
+    let mut by_request: HashMap<PageRequest, Vec<Uuid>> = HashMap::new();
+    for key in keys {
+        let (parent, request) = split(key);
+        by_request.entry(request).or_default().push(parent);
+    }
+    let mut pages: HashMap<(Uuid, PageRequest), Page<T>> = HashMap::new();
+    for (request, parents) in by_request {
+        for (parent, page) in load(parents, request).await.map_err(from_engine)? {
+            pages.insert((parent, request), page);
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter_map(|key| pages.remove(&split(key)).map(|page| (key.clone(), page)))
+        .collect())
+}
 
 impl Loader<ForumId> for EngineLoader {
-    type Value = forum::Model;
+    type Value = Forum;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[ForumId]) -> LoadResult<ForumId, Self::Value> {
-        let rows = forums::forums_by_ids(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[ForumId]) -> LoadResult<ForumId, Forum> {
+        let rows = forums::forums_by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
         Ok(keyed(rows, |row| ForumId(row.id)))
@@ -73,10 +149,10 @@ impl Loader<ForumId> for EngineLoader {
 }
 
 impl Loader<MemberStateId> for EngineLoader {
-    type Value = member_state::Model;
+    type Value = MemberState;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[MemberStateId]) -> LoadResult<MemberStateId, Self::Value> {
-        let rows = member_states::by_ids(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[MemberStateId]) -> LoadResult<MemberStateId, MemberState> {
+        let rows = member_states::by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
         Ok(keyed(rows, |row| MemberStateId(row.id)))
@@ -84,10 +160,10 @@ impl Loader<MemberStateId> for EngineLoader {
 }
 
 impl Loader<UserId> for EngineLoader {
-    type Value = app_user::Model;
+    type Value = User;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[UserId]) -> LoadResult<UserId, Self::Value> {
-        let rows = users::by_ids(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[UserId]) -> LoadResult<UserId, User> {
+        let rows = users::by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
         Ok(keyed(rows, |row| UserId(row.id)))
@@ -97,101 +173,58 @@ impl Loader<UserId> for EngineLoader {
 impl Loader<GroupId> for EngineLoader {
     type Value = Group;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[GroupId]) -> LoadResult<GroupId, Self::Value> {
-        let rows = groups::by_ids(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[GroupId]) -> LoadResult<GroupId, Group> {
+        let rows = groups::by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
-        Ok(keyed(rows, |group| GroupId(group.row.id)))
+        Ok(keyed(rows, |group| GroupId(group.id)))
     }
 }
-
-impl Loader<MemberStatesOf> for EngineLoader {
-    type Value = Vec<member_state::Model>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[MemberStatesOf]) -> LoadResult<MemberStatesOf, Self::Value> {
-        let rows = member_states::of_forums(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| MemberStatesOf(row.forum_id)))
-    }
-}
-
-impl Loader<GroupsOf> for EngineLoader {
-    type Value = Vec<Group>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[GroupsOf]) -> LoadResult<GroupsOf, Self::Value> {
-        let rows = groups::of_forums(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |group| GroupsOf(group.row.forum_id)))
-    }
-}
-
-impl Loader<MembershipsOfUser> for EngineLoader {
-    type Value = Vec<membership::Model>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[MembershipsOfUser]) -> LoadResult<MembershipsOfUser, Self::Value> {
-        let rows = memberships::of_users(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| MembershipsOfUser(row.user_id)))
-    }
-}
-
-impl Loader<MembershipsIn> for EngineLoader {
-    type Value = Vec<membership::Model>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[MembershipsIn]) -> LoadResult<MembershipsIn, Self::Value> {
-        let rows = memberships::in_scopes(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| MembershipsIn(row.scope_id)))
-    }
-}
-
-impl Loader<HistoryOf> for EngineLoader {
-    type Value = Vec<history_entry::Model>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[HistoryOf]) -> LoadResult<HistoryOf, Self::Value> {
-        let rows = history::of_subjects(self.0.db(), &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| HistoryOf(row.subject_id)))
-    }
-}
-
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct DocumentId(pub Uuid);
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct VersionsOf(pub Uuid);
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct TranslationsOf(pub Uuid);
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct AmendmentsOf(pub Uuid);
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct AmendmentId(pub Uuid);
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct ResponsesTo(pub Uuid);
 
 impl Loader<DocumentId> for EngineLoader {
-    type Value = document::Model;
+    type Value = Document;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[DocumentId]) -> LoadResult<DocumentId, Self::Value> {
-        let rows = documents::by_ids(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[DocumentId]) -> LoadResult<DocumentId, Document> {
+        let rows = documents::by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
         Ok(keyed(rows, |row| DocumentId(row.id)))
     }
 }
 
-impl Loader<VersionsOf> for EngineLoader {
-    type Value = Vec<document_version::Model>;
+impl Loader<AmendmentId> for EngineLoader {
+    type Value = Amendment;
     type Error = async_graphql::Error;
-    async fn load(&self, keys: &[VersionsOf]) -> LoadResult<VersionsOf, Self::Value> {
-        let rows = documents::versions_of(&self.0, &ids(keys, |k| k.0))
+    async fn load(&self, keys: &[AmendmentId]) -> LoadResult<AmendmentId, Amendment> {
+        let rows = amendments::by_ids(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| VersionsOf(row.document_id)))
+        Ok(keyed(rows, |row| AmendmentId(row.id)))
+    }
+}
+
+impl Loader<VersionNumbered> for EngineLoader {
+    type Value = Version;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[VersionNumbered]) -> LoadResult<VersionNumbered, Version> {
+        let pairs: Vec<(Uuid, i32)> = keys.iter().map(|key| (key.0, key.1)).collect();
+        let rows = documents::versions_numbered(&self.engine, &pairs)
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |row| {
+            VersionNumbered(row.document_id, row.number)
+        }))
+    }
+}
+
+impl Loader<MembershipsOfUser> for EngineLoader {
+    type Value = Vec<Membership>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[MembershipsOfUser]) -> LoadResult<MembershipsOfUser, Self::Value> {
+        let rows = memberships::of_users(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(grouped(keys, rows, |row| MembershipsOfUser(row.user_id)))
     }
 }
 
@@ -199,44 +232,150 @@ impl Loader<TranslationsOf> for EngineLoader {
     type Value = Vec<Translation>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[TranslationsOf]) -> LoadResult<TranslationsOf, Self::Value> {
-        let rows = translations::of_documents(&self.0, &ids(keys, |k| k.0))
+        let rows = translations::of_documents(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| {
-            TranslationsOf(row.row.document_id)
-        }))
-    }
-}
-
-impl Loader<AmendmentsOf> for EngineLoader {
-    type Value = Vec<Amendment>;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[AmendmentsOf]) -> LoadResult<AmendmentsOf, Self::Value> {
-        let rows = amendments::of_documents(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(grouped(keys, rows, |row| AmendmentsOf(row.row.document_id)))
-    }
-}
-
-impl Loader<AmendmentId> for EngineLoader {
-    type Value = Amendment;
-    type Error = async_graphql::Error;
-    async fn load(&self, keys: &[AmendmentId]) -> LoadResult<AmendmentId, Self::Value> {
-        let rows = amendments::by_ids(&self.0, &ids(keys, |k| k.0))
-            .await
-            .map_err(from_engine)?;
-        Ok(keyed(rows, |row| AmendmentId(row.row.id)))
+        Ok(grouped(keys, rows, |row| TranslationsOf(row.document_id)))
     }
 }
 
 impl Loader<ResponsesTo> for EngineLoader {
-    type Value = Vec<amendment_response::Model>;
+    type Value = Vec<Response>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[ResponsesTo]) -> LoadResult<ResponsesTo, Self::Value> {
-        let rows = amendments::responses_of(&self.0, &ids(keys, |k| k.0))
+        let rows = amendments::responses_of(&self.engine, &ids(keys, |k| k.0))
             .await
             .map_err(from_engine)?;
         Ok(grouped(keys, rows, |row| ResponsesTo(row.amendment_id)))
+    }
+}
+
+impl Loader<MemberStatesOf> for EngineLoader {
+    type Value = Page<MemberState>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[MemberStatesOf]) -> LoadResult<MemberStatesOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                member_states::pages_of_forums(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<GroupsOf> for EngineLoader {
+    type Value = Page<Group>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[GroupsOf]) -> LoadResult<GroupsOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                groups::pages_of_forums(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<MembershipsIn> for EngineLoader {
+    type Value = Page<Membership>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[MembershipsIn]) -> LoadResult<MembershipsIn, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                memberships::pages_in_scopes(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<HistoryOf> for EngineLoader {
+    type Value = Page<HistoryEntry>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[HistoryOf]) -> LoadResult<HistoryOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                history::pages_of_subjects(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<VersionsOf> for EngineLoader {
+    type Value = Page<Version>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[VersionsOf]) -> LoadResult<VersionsOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                documents::pages_of_versions(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<AmendmentsOf> for EngineLoader {
+    type Value = Page<Amendment>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AmendmentsOf]) -> LoadResult<AmendmentsOf, Self::Value> {
+        let actor = self.actor()?;
+        // Siblings usually ask for the same state and page: one call per distinct pair.
+        let mut by_filter: HashMap<(Option<String>, PageRequest), Vec<Uuid>> = HashMap::new();
+        for AmendmentsOf(document, state, page) in keys {
+            by_filter
+                .entry((state.clone(), *page))
+                .or_default()
+                .push(*document);
+        }
+        let mut result = HashMap::new();
+        for ((state, page), documents) in by_filter {
+            let pages = amendments::pages_of_documents(
+                &self.engine,
+                actor,
+                &documents,
+                state.as_deref(),
+                page,
+            )
+            .await
+            .map_err(from_engine)?;
+            for (document, found) in pages {
+                result.insert(AmendmentsOf(document, state.clone(), page), found);
+            }
+        }
+        Ok(result)
+    }
+}
+
+impl Loader<AvailableOn> for EngineLoader {
+    type Value = Vec<AvailableTransition>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AvailableOn]) -> LoadResult<AvailableOn, Self::Value> {
+        let actor = self.actor()?;
+        let subjects: Vec<SubjectState> = keys.iter().map(|key| key.0.clone()).collect();
+        let available =
+            workflow::available_transitions(&self.engine, Acting::User(actor), &subjects)
+                .await
+                .map_err(from_engine)?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let list = available
+                    .get(&key.0.subject_id)
+                    .cloned()
+                    .unwrap_or_default();
+                (key.clone(), list)
+            })
+            .collect())
     }
 }

@@ -119,8 +119,15 @@ pub type Loader = DataLoader<EngineLoader, HashMapCache>;
 /// The per-request data a resolver may read. The loader caches what it loaded for the rest of a
 /// query; a mutation changes what it would cache, so there every load reads afresh.
 pub fn request_data(engine: &Engine, caller: Caller, mutation: bool) -> (Caller, Loader) {
+    let actor = match &caller {
+        Caller::User(actor) => Some(actor.clone()),
+        _ => None,
+    };
     let loader = DataLoader::with_cache(
-        EngineLoader(engine.clone()),
+        EngineLoader {
+            engine: engine.clone(),
+            actor,
+        },
         tokio::spawn,
         HashMapCache::default(),
     );

@@ -3,18 +3,16 @@
 
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
-use crate::graphql::loaders::{ForumId, GroupId, UserId};
+use crate::graphql::loaders::UserId;
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_ids};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, FixedOffset};
-use govflow_engine::entities::outbox_message;
-use govflow_engine::forums::ForumSettings;
+use govflow_engine::mailbox::Mail;
 use govflow_engine::outbox::OutboxFilter;
 use govflow_engine::time;
-use govflow_engine::types::TimeZone;
 
-pub struct OutboxMessage(pub outbox_message::Model);
+pub struct OutboxMessage(pub Mail);
 
 #[Object]
 impl OutboxMessage {
@@ -59,34 +57,13 @@ impl OutboxMessage {
         self.0.last_error.as_deref()
     }
     /// When the message was queued, with the offset of its group's zone (else its forum's).
-    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<FixedOffset>> {
-        Ok(time::local(self.zone(ctx).await?, self.0.created_at))
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        time::local(self.0.time_zone, self.0.created_at)
     }
-    async fn sent_at(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DateTime<FixedOffset>>> {
-        let Some(sent_at) = self.0.sent_at else {
-            return Ok(None);
-        };
-        Ok(Some(time::local(self.zone(ctx).await?, sent_at)))
-    }
-}
-
-impl OutboxMessage {
-    /// The zone of what the message is about: its group's, else its forum's, else UTC.
-    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<TimeZone> {
-        if let Some(group_id) = self.0.group_id
-            && let Some(group) = loader(ctx).load_one(GroupId(group_id)).await?
-        {
-            return Ok(time::stored_zone(&group.row.time_zone));
-        }
-        if let Some(forum_id) = self.0.forum_id
-            && let Some(forum) = loader(ctx).load_one(ForumId(forum_id)).await?
-        {
-            return Ok(ForumSettings::of(&forum).zone());
-        }
-        Ok(TimeZone::utc())
+    async fn sent_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0
+            .sent_at
+            .map(|sent_at| time::local(self.0.time_zone, sent_at))
     }
 }
 

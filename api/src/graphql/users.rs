@@ -4,14 +4,18 @@ use crate::graphql::connection::{Conn, child_connection, connection, page_reques
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
 use crate::graphql::groups::WorkingGroup;
-use crate::graphql::loaders::{ForumId, GroupId, MemberStateId, MembershipsOfUser, UserId};
+use crate::graphql::loaders::{
+    ForumId, GroupId, MemberStateId, MembershipsIn, MembershipsOfUser, UserId,
+};
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use govflow_engine::entities::{app_user, membership};
-use govflow_engine::{memberships, users};
+use govflow_engine::memberships::{self, Membership as DomainMembership};
+use govflow_engine::pagination::Page;
+use govflow_engine::users::{self, User as DomainUser};
+use uuid::Uuid;
 
-pub struct User(pub app_user::Model);
+pub struct User(pub DomainUser);
 
 #[Object]
 impl User {
@@ -55,7 +59,22 @@ impl User {
     }
 }
 
-pub struct Membership(pub membership::Model);
+/// One page of the roles held in a group, forum or member state.
+pub async fn memberships_in(
+    ctx: &Context<'_>,
+    scope_id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Conn<Membership>> {
+    let request = page_request(first, after)?;
+    let page = loader(ctx)
+        .load_one(MembershipsIn(scope_id, request))
+        .await?
+        .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+    Ok(connection(page, Membership))
+}
+
+pub struct Membership(pub DomainMembership);
 
 #[Object]
 impl Membership {

@@ -5,17 +5,17 @@ use crate::graphql::amendments::Amendment;
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::{EngineResultExt, coded};
 use crate::graphql::groups::WorkingGroup;
-use crate::graphql::loaders::{HistoryOf, UserId};
+use crate::graphql::loaders::{AvailableOn, HistoryOf, UserId};
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
-use govflow_engine::actor::SubjectScope;
-use govflow_engine::entities::{history_entry, workflow_instance};
+use govflow_engine::groups;
+use govflow_engine::history::HistoryEntry as DomainHistoryEntry;
 use govflow_engine::pagination::Page;
 use govflow_engine::types::TimeZone;
+use govflow_engine::workflow::subjects::SubjectState;
 use govflow_engine::workflow::{self as area, Definition, TransitionRequest};
-use govflow_engine::{Acting, groups};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -46,46 +46,95 @@ pub struct AvailableTransition {
     pub reason_required: bool,
 }
 
-pub async fn available(
-    ctx: &Context<'_>,
-    instance: &workflow_instance::Model,
-    scope: &SubjectScope,
-) -> async_graphql::Result<Vec<AvailableTransition>> {
-    let actor = actor(ctx)?;
-    let list = area::available_transitions(engine(ctx), Acting::User(actor), instance, scope)
-        .await
-        .gql()?;
-    Ok(list
-        .into_iter()
-        .map(|transition| AvailableTransition {
-            name: transition.name,
-            to: transition.to,
-            needs_input: transition.needs_input,
-            reason_required: transition.reason_required,
-        })
-        .collect())
+/// The fields every workflow subject shares, resolved here once for all subject types: each type
+/// flattens them into its own (`#[graphql(flatten)]`) and implements [`Subject`] for the
+/// interface.
+pub struct SubjectFields(pub SubjectState);
+
+#[Object]
+impl SubjectFields {
+    /// The workflow state (a name from the subject's definition).
+    async fn state(&self) -> &str {
+        &self.0.state
+    }
+    /// The optimistic-lock counter, for `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The transitions the caller may take now; for a page of subjects, each guard runs once.
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AvailableTransition>> {
+        actor(ctx)?;
+        let list = loader(ctx)
+            .load_one(AvailableOn(self.0.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok(list
+            .into_iter()
+            .map(|transition| AvailableTransition {
+                name: transition.name,
+                to: transition.to,
+                needs_input: transition.needs_input,
+                reason_required: transition.reason_required,
+            })
+            .collect())
+    }
+    /// What happened to the subject, oldest first, its instants in the subject's zone.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<HistoryEntry>> {
+        let request = page_request(first, after)?;
+        let page = loader(ctx)
+            .load_one(HistoryOf(self.0.subject_id, request))
+            .await?
+            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+        let zone = self.0.time_zone;
+        Ok(connection(page, |entry| HistoryEntry(entry, zone)))
+    }
 }
 
-/// A subject's history, its instants shown in the subject's zone.
-pub async fn history_page(
-    ctx: &Context<'_>,
-    subject_id: Uuid,
-    zone: TimeZone,
-    first: Option<i32>,
-    after: Option<String>,
-) -> async_graphql::Result<Conn<HistoryEntry>> {
-    let request = page_request(first, after)?;
-    let all = loader(ctx)
-        .load_one(HistoryOf(subject_id))
-        .await?
-        .unwrap_or_default();
-    Ok(connection(Page::of_slice(&all, request), |entry| {
-        HistoryEntry(entry, zone)
-    }))
+/// A GraphQL type that is a workflow subject: the `WorkflowSubject` interface resolves its
+/// shared fields through this, from the subject's state.
+pub(crate) trait Subject {
+    fn subject_state(&self) -> &SubjectState;
+
+    fn fields(&self) -> SubjectFields {
+        SubjectFields(self.subject_state().clone())
+    }
+
+    async fn state(&self, _ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.subject_state().state.clone())
+    }
+
+    async fn version(&self, _ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(self.subject_state().version)
+    }
+
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AvailableTransition>> {
+        self.fields().available_transitions(ctx).await
+    }
+
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<HistoryEntry>> {
+        self.fields().history(ctx, first, after).await
+    }
 }
 
 #[derive(Clone)]
-pub struct HistoryEntry(pub history_entry::Model, pub TimeZone);
+pub struct HistoryEntry(pub DomainHistoryEntry, pub TimeZone);
 
 #[Object]
 impl HistoryEntry {
@@ -123,11 +172,7 @@ impl HistoryEntry {
     }
     /// What a write that is not a transition changed.
     async fn detail(&self) -> Option<Json<serde_json::Value>> {
-        self.0
-            .detail
-            .as_deref()
-            .and_then(|detail| serde_json::from_str(detail).ok())
-            .map(Json)
+        self.0.detail.clone().map(Json)
     }
     /// When, in the subject's zone.
     async fn at(&self) -> DateTime<FixedOffset> {
@@ -248,10 +293,8 @@ impl WorkflowQuery {
     async fn subject(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkflowSubject> {
         actor(ctx)?;
         let id = parse_id("id", &id)?;
-        let instance = govflow_engine::workflow::subjects::instance_of(engine(ctx).db(), id)
-            .await
-            .gql()?;
-        subject_of(ctx, &instance.subject_kind, id).await
+        let kind = area::subjects::kind_of(engine(ctx), id).await.gql()?;
+        subject_of(ctx, &kind, id).await
     }
 }
 

@@ -60,7 +60,7 @@ pub struct Grant {
 }
 
 /// What a role check needs to know about the subject acted on (or, for a creation, its parent).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SubjectScope {
     pub forum_id: Option<Uuid>,
     pub group_id: Option<Uuid>,

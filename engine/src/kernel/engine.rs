@@ -98,6 +98,11 @@ impl Engine {
         &self.inner.db
     }
 
+    /// Whether the database answers (for `/health`).
+    pub async fn ping(&self) -> EngineResult<()> {
+        crate::kernel::db::ping(self.db()).await
+    }
+
     /// How many statements this engine has run since it started.
     pub fn statements_executed(&self) -> u64 {
         self.inner.statements.load(Ordering::Relaxed)

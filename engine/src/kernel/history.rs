@@ -2,14 +2,13 @@
 //! and the operation's name), with who, when and why. Rows are only ever appended.
 
 use crate::kernel::actor::Acting;
+use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, pages_per_parent};
 use chrono::{DateTime, Utc};
 use govflow_entities::history_entry;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// One row to append.
@@ -77,30 +76,66 @@ pub async fn record_write<C: ConnectionTrait>(
     .await
 }
 
-/// A subject's history, oldest first.
-pub async fn of_subject<C: ConnectionTrait>(
-    db: &C,
-    subject_id: Uuid,
-    page: PageRequest,
-) -> EngineResult<Page<history_entry::Model>> {
-    let query = history_entry::Entity::find()
-        .filter(history_entry::Column::SubjectId.eq(subject_id))
-        .order_by_asc(history_entry::Column::At)
-        .order_by_asc(history_entry::Column::Id);
-    let total = query.clone().count(db).await?;
-    let items = query.offset(page.offset).limit(page.limit).all(db).await?;
-    Ok(Page::new(items, page, total))
+/// One change of a subject, as its history shows it.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    /// The transition, or the operation for other writes (`update_group`, `add_membership`).
+    pub transition: String,
+    /// Empty for the creation of the subject.
+    pub from_state: String,
+    pub to_state: String,
+    /// `user` or `system`.
+    pub actor_kind: String,
+    /// The acting user; for `system`, the user whose action caused it, if any.
+    pub actor_user_id: Option<Uuid>,
+    pub reason: Option<String>,
+    /// The content hash of the definition the subject ran under.
+    pub definition_hash: Option<String>,
+    /// What a write that is not a transition changed.
+    pub detail: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
 }
 
-/// The histories of many subjects at once (for DataLoader), oldest first.
-pub async fn of_subjects<C: ConnectionTrait>(
-    db: &C,
+impl From<history_entry::Model> for HistoryEntry {
+    fn from(row: history_entry::Model) -> HistoryEntry {
+        HistoryEntry {
+            id: row.id,
+            subject_id: row.subject_id,
+            transition: row.transition,
+            from_state: row.from_state,
+            to_state: row.to_state,
+            actor_kind: row.actor_kind,
+            actor_user_id: row.actor_user_id,
+            reason: row.reason,
+            definition_hash: row.definition_hash,
+            detail: row
+                .detail
+                .as_deref()
+                .and_then(|detail| serde_json::from_str(detail).ok()),
+            at: row.at,
+        }
+    }
+}
+
+/// One page of the history of each of many subjects (for DataLoader), oldest first.
+pub async fn pages_of_subjects(
+    engine: &Engine,
     subject_ids: &[Uuid],
-) -> EngineResult<Vec<history_entry::Model>> {
-    Ok(history_entry::Entity::find()
-        .filter(history_entry::Column::SubjectId.is_in(subject_ids.iter().copied()))
-        .order_by_asc(history_entry::Column::At)
-        .order_by_asc(history_entry::Column::Id)
-        .all(db)
-        .await?)
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<HistoryEntry>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        history_entry::Entity::find(),
+        history_entry::Column::SubjectId,
+        subject_ids,
+        &[history_entry::Column::At, history_entry::Column::Id],
+        page,
+    )
+    .await?;
+    Ok(pages
+        .into_iter()
+        .map(|(subject_id, page)| (subject_id, page.map(HistoryEntry::from)))
+        .collect())
 }

@@ -1,11 +1,21 @@
 //! Offset pages for the Relay-style connections of the API: the API turns cursors into a
-//! [`PageRequest`], the engine answers with a [`Page`] that knows whether more follow.
+//! [`PageRequest`], the engine answers with a [`Page`] that knows whether more follow. Pages are
+//! cut in SQL: [`page_of`] for one list, [`pages_per_parent`] for the children of many parents.
+
+use crate::kernel::error::EngineResult;
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, ModelTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, QueryTrait, Select,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
 
 /// The largest page a caller may ask for.
 pub const MAX_PAGE: u64 = 100;
 pub const DEFAULT_PAGE: u64 = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub offset: u64,
     pub limit: u64,
@@ -68,3 +78,105 @@ impl<T> Page<T> {
         self.offset > 0
     }
 }
+
+/// One page of a list and its length: the page's rows and the count, in two statements. `query`
+/// carries the filters and the order (ending with a unique column, so pages never overlap).
+pub async fn page_of<E, C>(
+    db: &C,
+    query: Select<E>,
+    request: PageRequest,
+) -> EngineResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let total = query.clone().count(db).await?;
+    let items = query
+        .offset(request.offset)
+        .limit(request.limit)
+        .all(db)
+        .await?;
+    Ok(Page::new(items, request, total))
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            offset: self.offset,
+            total: self.total,
+        }
+    }
+}
+
+/// One page of the children of each of many parents (the history of a page of subjects, the
+/// groups of a page of forums), in two statements whatever the number of parents or children:
+/// the rows are numbered per parent in SQL (`ROW_NUMBER() OVER (PARTITION BY parent ...)`) and
+/// only the requested window is read, so a parent with a long list costs no more than a short
+/// one. `query` carries the filters (no order); `order` is the children's order, ending with a
+/// unique column. Every requested parent has a page, empty when it has no children.
+pub async fn pages_per_parent<E, C>(
+    db: &C,
+    query: Select<E>,
+    parent: E::Column,
+    parents: &[Uuid],
+    order: &[E::Column],
+    request: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<E::Model>>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let filtered = query.filter(parent.is_in(parents.to_vec()));
+    let mut window = WindowStatement::partition_by((E::default(), parent));
+    for column in order {
+        window.order_by((E::default(), *column), Order::Asc);
+    }
+    let mut numbered = filtered.clone().into_query();
+    numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, POSITION);
+    let first = i64::try_from(request.offset).unwrap_or(i64::MAX);
+    let last = i64::try_from(request.offset.saturating_add(request.limit)).unwrap_or(i64::MAX);
+    let mut window_rows = Query::select();
+    window_rows
+        .column(Asterisk)
+        .from_subquery(numbered, "numbered")
+        .and_where(Expr::col(POSITION).gt(first))
+        .and_where(Expr::col(POSITION).lte(last))
+        .order_by(POSITION, Order::Asc);
+    let statement = db.get_database_backend().build(&window_rows);
+    let rows = E::find().from_raw_sql(statement).all(db).await?;
+
+    let totals: Vec<(Uuid, i64)> = filtered
+        .select_only()
+        .column(parent)
+        .column_as(Expr::col((E::default(), parent)).count(), "total")
+        .group_by(parent)
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    let mut pages: HashMap<Uuid, Page<E::Model>> = parents
+        .iter()
+        .map(|id| (*id, Page::new(Vec::new(), request, 0)))
+        .collect();
+    for (id, total) in totals {
+        if let Some(page) = pages.get_mut(&id) {
+            page.total = u64::try_from(total).unwrap_or(0);
+        }
+    }
+    for row in rows {
+        let id = match row.get(parent) {
+            sea_orm::Value::Uuid(Some(id)) => id,
+            _ => continue,
+        };
+        if let Some(page) = pages.get_mut(&id) {
+            page.items.push(row);
+        }
+    }
+    Ok(pages)
+}
+
+/// The column the window query numbers each parent's children in.
+const POSITION: &str = "page_position";

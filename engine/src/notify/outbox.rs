@@ -3,14 +3,13 @@
 //! person is never queued twice.
 
 use crate::kernel::error::EngineResult;
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of};
 use crate::notify::recipients::Recipient;
 use crate::notify::templates::RenderedMail;
 use chrono::{DateTime, Utc};
 use govflow_entities::outbox_message;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -84,7 +83,5 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(status) = &filter.status {
         query = query.filter(outbox_message::Column::Status.eq(status.clone()));
     }
-    let total = query.clone().count(db).await?;
-    let items = query.offset(page.offset).limit(page.limit).all(db).await?;
-    Ok(Page::new(items, page, total))
+    page_of(db, query, page).await
 }

@@ -51,7 +51,7 @@ impl fmt::Display for EmailAddress {
 }
 
 /// An IANA time zone name known to chrono-tz.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {

@@ -16,14 +16,15 @@ use crate::kernel::history::{self, NewEntry};
 use crate::types::{MAX_TEXT_CHARS, RequiredText};
 use crate::workflow::definition::{Definition, TransitionDef};
 use crate::workflow::effects::{self, EffectContext};
-use crate::workflow::guards::{self, GuardContext};
-use crate::workflow::subjects::{self, SubjectInfo, TransitionCall};
+use crate::workflow::guards::{self, GuardContext, GuardSubject};
+use crate::workflow::subjects::{self, SubjectInfo, SubjectState, TransitionCall};
 use govflow_entities::workflow_instance;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -163,12 +164,13 @@ pub async fn take_transition(
         &transition.guards,
         &GuardContext {
             txn,
-            subject_kind: &instance.subject_kind,
-            subject_id: Some(instance.subject_id),
-            scope: &subject.scope,
             acting,
             now,
             input: &request.input,
+            subjects: &[GuardSubject {
+                subject_id: Some(instance.subject_id),
+                scope: subject.scope.clone(),
+            }],
         },
     )
     .await?;
@@ -343,12 +345,13 @@ pub async fn authorize_creation(
         &transition.guards,
         &GuardContext {
             txn,
-            subject_kind,
-            subject_id: None,
-            scope: parent_scope,
             acting,
             now: engine.now(),
             input,
+            subjects: &[GuardSubject {
+                subject_id: None,
+                scope: parent_scope.clone(),
+            }],
         },
     )
     .await?;
@@ -476,59 +479,91 @@ pub async fn record_edit(
     })
 }
 
-/// The transitions `actor` may take on a subject now: allowed from its state, a role the actor
-/// holds, and guards that pass. Guards are evaluated in a read transaction that is rolled back.
+/// The transitions `acting` may take now on each of a page of subjects: allowed from its state,
+/// a role the actor holds, and guards that pass. Each guard runs once for all the subjects that
+/// need it, in one read transaction that is rolled back, so a page costs a few statements per
+/// guard named, whatever its length; a page whose transitions have no guard costs none.
 pub async fn available_transitions(
     engine: &Engine,
     acting: Acting<'_>,
-    instance: &workflow_instance::Model,
-    scope: &SubjectScope,
-) -> EngineResult<Vec<AvailableTransition>> {
-    let definition = engine
-        .definition_by_hash(engine.db(), &instance.definition_hash)
-        .await?;
-    let allowed: Vec<&TransitionDef> = definition
-        .transitions_from(&instance.state)
-        .filter(|transition| acting.holds_any(&transition.roles, scope))
-        .collect();
-    let available = |transition: &TransitionDef| AvailableTransition {
-        name: transition.name.clone(),
-        to: transition.to.clone(),
-        needs_input: transition.needs_input(),
-        reason_required: transition.reason_required,
-    };
-    // Most transitions have no guard: a list of subjects then costs no query at all.
-    if allowed
-        .iter()
-        .all(|transition| transition.guards.is_empty())
-    {
-        return Ok(allowed.into_iter().map(available).collect());
+    subjects: &[SubjectState],
+) -> EngineResult<HashMap<Uuid, Vec<AvailableTransition>>> {
+    let mut allowed: Vec<(&SubjectState, Vec<TransitionDef>)> = Vec::new();
+    for subject in subjects {
+        let definition = engine
+            .definition_by_hash(engine.db(), &subject.definition_hash)
+            .await?;
+        let transitions = definition
+            .transitions_from(&subject.state)
+            .filter(|transition| acting.holds_any(&transition.roles, &subject.scope))
+            .cloned()
+            .collect();
+        allowed.push((subject, transitions));
     }
-    let txn = engine.db().begin().await?;
-    let mut result = Vec::new();
-    for transition in allowed {
-        let passes = guards::check_all(
-            engine.subject_kinds(),
-            &transition.guards,
-            &GuardContext {
-                txn: &txn,
-                subject_kind: &instance.subject_kind,
-                subject_id: Some(instance.subject_id),
-                scope,
-                acting,
-                now: engine.now(),
-                input: &serde_json::Value::Null,
-            },
-        )
-        .await;
-        match passes {
-            Ok(()) => result.push(available(transition)),
-            Err(EngineError::GuardFailed { .. } | EngineError::Conflict(_)) => {}
-            Err(other) => return Err(other),
+    // For each guard named, the subjects whose allowed transitions need it.
+    let mut asked: BTreeMap<&str, Vec<&SubjectState>> = BTreeMap::new();
+    for (subject, transitions) in &allowed {
+        let names: BTreeSet<&str> = transitions
+            .iter()
+            .flat_map(|transition| transition.guards.iter().map(String::as_str))
+            .collect();
+        for name in names {
+            asked.entry(name).or_default().push(subject);
         }
     }
-    txn.rollback().await?;
-    Ok(result)
+    let mut refused: HashSet<(&str, Uuid)> = HashSet::new();
+    if !asked.is_empty() {
+        let txn = engine.db().begin().await?;
+        let now = engine.now();
+        for (name, batch) in &asked {
+            let guard_subjects: Vec<GuardSubject> = batch
+                .iter()
+                .map(|subject| GuardSubject {
+                    subject_id: Some(subject.subject_id),
+                    scope: subject.scope.clone(),
+                })
+                .collect();
+            let context = GuardContext {
+                txn: &txn,
+                acting,
+                now,
+                input: &serde_json::Value::Null,
+                subjects: &guard_subjects,
+            };
+            let verdicts = (engine.subject_kinds().guard(name)?.check)(&context).await?;
+            for (subject, verdict) in batch.iter().zip(verdicts) {
+                match verdict {
+                    Ok(()) => {}
+                    Err(err) if guards::is_refusal(&err) => {
+                        refused.insert((name, subject.subject_id));
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        txn.rollback().await?;
+    }
+    Ok(allowed
+        .iter()
+        .map(|(subject, transitions)| {
+            let available = transitions
+                .iter()
+                .filter(|transition| {
+                    transition
+                        .guards
+                        .iter()
+                        .all(|name| !refused.contains(&(name.as_str(), subject.subject_id)))
+                })
+                .map(|transition| AvailableTransition {
+                    name: transition.name.clone(),
+                    to: transition.to.clone(),
+                    needs_input: transition.needs_input(),
+                    reason_required: transition.reason_required,
+                })
+                .collect();
+            (subject.subject_id, available)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -569,7 +604,7 @@ mod tests {
         )
         .await
         .unwrap();
-        group.row.id
+        group.id
     }
 
     fn conclude(group: Uuid, expected_version: Option<i32>) -> TransitionRequest {

@@ -72,11 +72,14 @@ fn quorum_reached<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
             .input
             .get("votes")
             .and_then(serde_json::Value::as_u64);
-        if votes.unwrap_or(0) >= 3 {
-            Ok(())
-        } else {
-            Err(refuse("quorum_reached", "fewer than 3 votes were cast"))
-        }
+        let verdict = || {
+            if votes.unwrap_or(0) >= 3 {
+                Ok(())
+            } else {
+                Err(refuse("quorum_reached", "fewer than 3 votes were cast"))
+            }
+        };
+        Ok(context.subjects.iter().map(|_| verdict()).collect())
     })
 }
 

@@ -14,6 +14,7 @@ use govflow_entities::workflow_instance;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, Statement,
+    sea_query::{Query, SelectStatement},
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -28,6 +29,38 @@ pub struct SubjectInfo {
     pub fields: serde_json::Value,
     /// The forum, as templates see it (`forum.name`).
     pub forum: serde_json::Value,
+}
+
+/// Where a subject stands in its workflow, as every subject type shows it: its state and
+/// optimistic-lock version, the definition it runs under, and what its available transitions
+/// and history are read with (its scope and zone).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubjectState {
+    pub subject_id: Uuid,
+    pub kind: String,
+    pub state: String,
+    pub version: i32,
+    pub definition_hash: String,
+    pub scope: SubjectScope,
+    pub time_zone: TimeZone,
+}
+
+impl SubjectState {
+    pub fn new(
+        instance: &workflow_instance::Model,
+        scope: SubjectScope,
+        time_zone: TimeZone,
+    ) -> SubjectState {
+        SubjectState {
+            subject_id: instance.subject_id,
+            kind: instance.subject_kind.clone(),
+            state: instance.state.clone(),
+            version: instance.version,
+            definition_hash: instance.definition_hash.clone(),
+            scope,
+            time_zone,
+        }
+    }
 }
 
 /// A transition under way, as a subject kind's hooks see it.
@@ -234,6 +267,17 @@ pub async fn info<'c>(
         .await
 }
 
+/// The ids of the subjects of `kind` whose instance meets `condition` (a state, say), as a
+/// subquery for the subject's own table: lists filter and page by workflow state in SQL.
+pub fn ids_where(kind: &str, condition: sea_orm::sea_query::SimpleExpr) -> SelectStatement {
+    Query::select()
+        .column(workflow_instance::Column::SubjectId)
+        .from(workflow_instance::Entity)
+        .and_where(workflow_instance::Column::SubjectKind.eq(kind))
+        .and_where(condition)
+        .to_owned()
+}
+
 /// The workflow instances of many subjects, by subject id: one query for a page of subjects.
 pub async fn instances_of<C: ConnectionTrait>(
     db: &C,
@@ -256,6 +300,11 @@ pub fn take_instance(
     instances.remove(&subject_id).ok_or_else(|| {
         EngineError::Internal(format!("subject {subject_id} has no workflow instance"))
     })
+}
+
+/// The kind of the subject `subject_id` names; NOT_FOUND for an unknown id.
+pub async fn kind_of(engine: &Engine, subject_id: Uuid) -> EngineResult<String> {
+    Ok(instance_of(engine.db(), subject_id).await?.subject_kind)
 }
 
 pub async fn state_of<C: ConnectionTrait>(db: &C, subject_id: Uuid) -> EngineResult<String> {

@@ -3,21 +3,21 @@
 //! follow them (adoption writes the document's next version), and the guards
 //! `consultation_closed` and `base_is_current`.
 
-use super::{closes_at_of, forum_of, local, may_read, row_in, scope_of, zone_of};
+use super::{closes_at_of, forum_of, local, may_read, row_in, scope_of, zone_in, zones_of};
 use crate::areas::documents;
 use crate::areas::forums::ForumSettings;
 use crate::kernel::actor::{Actor, SubjectScope};
 use crate::kernel::error::{EngineError, EngineResult};
-use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_id};
+use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
 use crate::workflow::subjects::{SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use govflow_entities::{amendment, document_version, workflow_instance};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub struct AmendmentKind;
@@ -186,52 +186,73 @@ impl SubjectKind for AmendmentKind {
 /// Adoption waits for the consultation window to close.
 fn consultation_closed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
     Box::pin(async move {
-        let id = subject_id(context, "consultation_closed")?;
-        window_closed(context.txn, id, context.now).await
+        let ids = subject_ids(context, "consultation_closed")?;
+        let rows = rows_by_id(context.txn, ids.clone()).await?;
+        let zones = zones_of(context.txn, &rows.values().cloned().collect::<Vec<_>>()).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let row = rows
+                    .get(id)
+                    .ok_or_else(|| EngineError::not_found("amendment", *id))?;
+                match row.closes_at {
+                    Some(closes_at) if context.now >= closes_at => Ok(()),
+                    Some(closes_at) => {
+                        let zone = zone_in(&zones, row);
+                        Err(refuse(
+                            "consultation_closed",
+                            format!(
+                                "the consultation is open until {}; adopt after it closes",
+                                local(zone, closes_at)
+                            ),
+                        ))
+                    }
+                    None => Err(refuse(
+                        "consultation_closed",
+                        "no consultation window was set",
+                    )),
+                }
+            })
+            .collect())
     })
 }
 
 /// An amendment is adopted only if no other was adopted since its base (refuses with CONFLICT).
 fn base_is_current<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
     Box::pin(async move {
-        let id = subject_id(context, "base_is_current")?;
-        written_on_current(context.txn, id).await
+        let ids = subject_ids(context, "base_is_current")?;
+        let rows = rows_by_id(context.txn, ids.clone()).await?;
+        let document_ids = rows.values().map(|row| row.document_id).collect();
+        let current = documents::current_numbers(context.txn, document_ids).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let row = rows
+                    .get(id)
+                    .ok_or_else(|| EngineError::not_found("amendment", *id))?;
+                let number = current.get(&row.document_id).copied().unwrap_or(0);
+                if number == row.base_version {
+                    Ok(())
+                } else {
+                    Err(EngineError::Conflict(format!(
+                        "version {number} of the document was adopted since this amendment's base (version {}): rebase the amendment first",
+                        row.base_version
+                    )))
+                }
+            })
+            .collect())
     })
 }
 
-async fn window_closed(
+async fn rows_by_id(
     txn: &DatabaseTransaction,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> EngineResult<()> {
-    let row = row_in(txn, id).await?;
-    let zone = zone_of(txn, &row).await?;
-    match row.closes_at {
-        Some(closes_at) if now >= closes_at => Ok(()),
-        Some(closes_at) => Err(refuse(
-            "consultation_closed",
-            format!(
-                "the consultation is open until {}; adopt after it closes",
-                local(zone, closes_at)
-            ),
-        )),
-        None => Err(refuse(
-            "consultation_closed",
-            "no consultation window was set",
-        )),
-    }
-}
-
-/// The amendment was written against the current version.
-async fn written_on_current(txn: &DatabaseTransaction, id: Uuid) -> EngineResult<()> {
-    let row = row_in(txn, id).await?;
-    let current = documents::current_version(txn, row.document_id).await?;
-    if current.number == row.base_version {
-        Ok(())
-    } else {
-        Err(EngineError::Conflict(format!(
-            "version {} of the document was adopted since this amendment's base (version {}): rebase the amendment first",
-            current.number, row.base_version
-        )))
-    }
+    ids: Vec<Uuid>,
+) -> EngineResult<HashMap<Uuid, amendment::Model>> {
+    Ok(amendment::Entity::find()
+        .filter(amendment::Column::Id.is_in(ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect())
 }

@@ -14,18 +14,19 @@ pub use kind::AmendmentKind;
 use crate::areas::documents::diff::{self, Diff};
 use crate::areas::documents::{self, forum_of};
 use crate::areas::forums::ForumSettings;
+use crate::areas::groups::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of, pages_per_parent};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::effects::{EffectContext, notify_role};
 use crate::workflow::executor::{
     CreationRequest, authorize_creation, check_expected_version, create_subject, record_edit,
 };
-use crate::workflow::subjects;
+use crate::workflow::subjects::{self, SubjectState};
 use chrono::{DateTime, Utc};
 use govflow_entities::{amendment, amendment_response, workflow_instance};
 use sea_orm::{
@@ -39,10 +40,89 @@ use uuid::Uuid;
 /// An amendment with its workflow state.
 #[derive(Debug, Clone)]
 pub struct Amendment {
-    pub row: amendment::Model,
-    pub instance: workflow_instance::Model,
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub forum_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub title: String,
+    /// The document version the proposed text was written against.
+    pub base_version: i32,
+    pub text: String,
+    /// Bumped by every edit or rebase; responses record the revision they were about.
+    pub text_revision: i32,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub adopted_version: Option<i32>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// The zone its instants are shown in: its group's, else its forum's.
     pub time_zone: TimeZone,
+    pub workflow: SubjectState,
+}
+
+/// An amendment as this module works on it: its row and instance as stored.
+#[derive(Debug, Clone)]
+struct Loaded {
+    row: amendment::Model,
+    instance: workflow_instance::Model,
+    time_zone: TimeZone,
+}
+
+impl From<Loaded> for Amendment {
+    fn from(loaded: Loaded) -> Amendment {
+        let Loaded {
+            row,
+            instance,
+            time_zone,
+        } = loaded;
+        let workflow = SubjectState::new(&instance, scope_of(&row), time_zone);
+        Amendment {
+            id: row.id,
+            document_id: row.document_id,
+            forum_id: row.forum_id,
+            group_id: row.group_id,
+            title: row.title,
+            base_version: row.base_version,
+            text: row.text,
+            text_revision: row.text_revision,
+            opened_at: row.opened_at,
+            closes_at: row.closes_at,
+            adopted_version: row.adopted_version,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            time_zone,
+            workflow,
+        }
+    }
+}
+
+/// A response (comment, endorsement or objection) to an amendment.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub id: Uuid,
+    pub amendment_id: Uuid,
+    pub author_id: Uuid,
+    pub kind: ResponseKind,
+    pub text: String,
+    /// The amendment's text revision the response was about.
+    pub text_revision: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<amendment_response::Model> for Response {
+    fn from(row: amendment_response::Model) -> Response {
+        Response {
+            id: row.id,
+            amendment_id: row.amendment_id,
+            author_id: row.author_id,
+            kind: ResponseKind::of_stored(&row.kind),
+            text: row.text,
+            text_revision: row.text_revision,
+            created_at: row.created_at,
+        }
+    }
 }
 
 pub struct NewAmendment {
@@ -72,6 +152,15 @@ impl ResponseKind {
             ResponseKind::Comment => "comment",
             ResponseKind::Endorsement => "endorsement",
             ResponseKind::Objection => "objection",
+        }
+    }
+
+    /// The kind of a stored response; the database holds only the three names.
+    fn of_stored(kind: &str) -> ResponseKind {
+        match kind {
+            "endorsement" => ResponseKind::Endorsement,
+            "objection" => ResponseKind::Objection,
+            _ => ResponseKind::Comment,
         }
     }
 
@@ -110,7 +199,43 @@ fn may_read(actor: &Actor, state: &str, scope: &SubjectScope) -> bool {
 
 /// Whether `actor` may see the amendment.
 pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
-    may_read(actor, &amendment.instance.state, &scope_of(&amendment.row))
+    may_read(actor, &amendment.workflow.state, &amendment.workflow.scope)
+}
+
+/// [`may_read`] as a condition on the amendment table, so that lists are filtered and paged in
+/// SQL: past `draft` for everyone; drafts for the chair, experts and coordinators of their group
+/// and the coordinators of their forum; all for administrators.
+fn readable_condition(actor: &Actor) -> Condition {
+    if actor.is_admin {
+        return Condition::all();
+    }
+    let grants = |roles: &[&str]| -> Vec<Uuid> {
+        actor
+            .grants
+            .iter()
+            .filter(|grant| roles.contains(&grant.role.as_str()))
+            .map(|grant| grant.scope_id)
+            .collect()
+    };
+    Condition::any()
+        .add(amendment::Column::Id.in_subquery(subjects::ids_where(
+            "amendment",
+            workflow_instance::Column::State.ne("draft"),
+        )))
+        .add(amendment::Column::GroupId.is_in(grants(&["chair", "expert", "coordinator"])))
+        .add(amendment::Column::ForumId.is_in(grants(&["coordinator"])))
+}
+
+/// The amendments `actor` may read, in an optional state.
+fn visible(actor: &Actor, state: Option<&str>) -> Condition {
+    let mut condition = Condition::all().add(readable_condition(actor));
+    if let Some(state) = state {
+        condition = condition.add(amendment::Column::Id.in_subquery(subjects::ids_where(
+            "amendment",
+            workflow_instance::Column::State.eq(state),
+        )));
+    }
+    condition
 }
 
 pub fn local(zone: TimeZone, instant: DateTime<Utc>) -> String {
@@ -131,52 +256,35 @@ async fn row_in<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<amendment:
 }
 
 async fn zone_of<C: ConnectionTrait>(db: &C, row: &amendment::Model) -> EngineResult<TimeZone> {
-    let doc = documents::get_document_in(db, row.document_id).await?;
-    documents::zone_of(db, &doc).await
+    Zones::of_place(db, row.group_id, Some(row.forum_id)).await
 }
 
-/// The display zones of the groups and forums of many amendments, in two queries.
-async fn zones_of<C: ConnectionTrait>(
-    db: &C,
-    rows: &[amendment::Model],
-) -> EngineResult<HashMap<Uuid, TimeZone>> {
-    let group_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.group_id).collect();
-    let forum_ids: Vec<Uuid> = rows.iter().map(|row| row.forum_id).collect();
-    let mut zones = HashMap::new();
-    for group in govflow_entities::working_group::Entity::find()
-        .filter(govflow_entities::working_group::Column::Id.is_in(group_ids))
-        .all(db)
-        .await?
-    {
-        zones.insert(group.id, TimeZone::parse("timeZone", &group.time_zone)?);
-    }
-    for forum in govflow_entities::forum::Entity::find()
-        .filter(govflow_entities::forum::Column::Id.is_in(forum_ids))
-        .all(db)
-        .await?
-    {
-        zones.insert(forum.id, ForumSettings::of(&forum).zone());
-    }
-    Ok(zones)
+/// The display zones of many amendments, in two statements.
+async fn zones_of<C: ConnectionTrait>(db: &C, rows: &[amendment::Model]) -> EngineResult<Zones> {
+    Zones::load(
+        db,
+        rows.iter().map(|row| (row.group_id, Some(row.forum_id))),
+    )
+    .await
+}
+
+/// An amendment's zone out of [`zones_of`]: its group's, else its forum's.
+fn zone_in(zones: &Zones, row: &amendment::Model) -> TimeZone {
+    zones.zone(row.group_id, Some(row.forum_id))
 }
 
 async fn with_instances<C: ConnectionTrait>(
     db: &C,
     rows: Vec<amendment::Model>,
-) -> EngineResult<Vec<Amendment>> {
+) -> EngineResult<Vec<Loaded>> {
     let zones = zones_of(db, &rows).await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut instances = subjects::instances_of(db, ids).await?;
     rows.into_iter()
         .map(|row| {
             let instance = subjects::take_instance(&mut instances, row.id)?;
-            let time_zone = row
-                .group_id
-                .and_then(|group| zones.get(&group))
-                .or_else(|| zones.get(&row.forum_id))
-                .copied()
-                .unwrap_or_else(TimeZone::utc);
-            Ok(Amendment {
+            let time_zone = zone_in(&zones, &row);
+            Ok(Loaded {
                 row,
                 instance,
                 time_zone,
@@ -185,7 +293,7 @@ async fn with_instances<C: ConnectionTrait>(
         .collect()
 }
 
-async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Amendment> {
+async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Loaded> {
     let row = row_in(db, id).await?;
     with_instances(db, vec![row])
         .await?
@@ -195,7 +303,7 @@ async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Amendment> {
 
 /// An amendment as `actor` may see it: a draft the actor may not read does not exist for them.
 pub async fn get_amendment(engine: &Engine, actor: &Actor, id: Uuid) -> EngineResult<Amendment> {
-    let amendment = load(engine.db(), id).await?;
+    let amendment = Amendment::from(load(engine.db(), id).await?);
     if readable_by(actor, &amendment) {
         Ok(amendment)
     } else {
@@ -209,62 +317,99 @@ pub async fn list_amendments(
     filter: &AmendmentFilter,
     page: PageRequest,
 ) -> EngineResult<Page<Amendment>> {
-    let mut condition = Condition::all();
+    let mut condition = visible(actor, filter.state.as_deref());
     if let Some(group_id) = filter.group_id {
         condition = condition.add(amendment::Column::GroupId.eq(group_id));
     }
     if let Some(document_id) = filter.document_id {
         condition = condition.add(amendment::Column::DocumentId.eq(document_id));
     }
-    let rows = amendment::Entity::find()
+    let query = amendment::Entity::find()
         .filter(condition)
         .order_by_asc(amendment::Column::CreatedAt)
-        .order_by_asc(amendment::Column::Id)
-        .all(engine.db())
-        .await?;
-    let all: Vec<Amendment> = with_instances(engine.db(), rows)
+        .order_by_asc(amendment::Column::Id);
+    let rows = page_of(engine.db(), query, page).await?;
+    let items = with_instances(engine.db(), rows.items).await?;
+    Ok(Page::new(
+        items.into_iter().map(Amendment::from).collect(),
+        page,
+        rows.total,
+    ))
+}
+
+/// One page of the amendments `actor` may read of each of many documents (for DataLoader),
+/// oldest first, optionally in one state.
+pub async fn pages_of_documents(
+    engine: &Engine,
+    actor: &Actor,
+    document_ids: &[Uuid],
+    state: Option<&str>,
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<Amendment>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        amendment::Entity::find().filter(visible(actor, state)),
+        amendment::Column::DocumentId,
+        document_ids,
+        &[amendment::Column::CreatedAt, amendment::Column::Id],
+        page,
+    )
+    .await?;
+    let rows = pages
+        .values()
+        .flat_map(|page| page.items.iter().cloned())
+        .collect();
+    let mut loaded: HashMap<Uuid, Amendment> = with_instances(engine.db(), rows)
         .await?
         .into_iter()
-        .filter(|amendment| readable_by(actor, amendment))
-        .filter(|amendment| {
-            filter
-                .state
-                .as_ref()
-                .is_none_or(|state| *state == amendment.instance.state)
-        })
+        .map(|loaded| (loaded.row.id, Amendment::from(loaded)))
         .collect();
-    Ok(Page::of_slice(&all, page))
+    Ok(pages
+        .into_iter()
+        .map(|(document_id, page)| {
+            let total = page.total;
+            let offset = page.offset;
+            let items = page
+                .items
+                .iter()
+                .filter_map(|row| loaded.remove(&row.id))
+                .collect();
+            (
+                document_id,
+                Page {
+                    items,
+                    offset,
+                    total,
+                },
+            )
+        })
+        .collect())
 }
 
-/// The amendments of many documents at once (for DataLoader); drafts are filtered by the caller.
-pub async fn of_documents(engine: &Engine, document_ids: &[Uuid]) -> EngineResult<Vec<Amendment>> {
-    let rows = amendment::Entity::find()
-        .filter(amendment::Column::DocumentId.is_in(document_ids.iter().copied()))
-        .order_by_asc(amendment::Column::CreatedAt)
-        .all(engine.db())
-        .await?;
-    with_instances(engine.db(), rows).await
-}
-
+/// Amendments by id, whatever the caller may read: the caller filters with [`readable_by`].
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Amendment>> {
     let rows = amendment::Entity::find()
         .filter(amendment::Column::Id.is_in(ids.iter().copied()))
         .all(engine.db())
         .await?;
-    with_instances(engine.db(), rows).await
+    Ok(with_instances(engine.db(), rows)
+        .await?
+        .into_iter()
+        .map(Amendment::from)
+        .collect())
 }
 
 /// The responses to many amendments at once, oldest first.
-pub async fn responses_of(
-    engine: &Engine,
-    amendment_ids: &[Uuid],
-) -> EngineResult<Vec<amendment_response::Model>> {
+pub async fn responses_of(engine: &Engine, amendment_ids: &[Uuid]) -> EngineResult<Vec<Response>> {
     Ok(amendment_response::Entity::find()
         .filter(amendment_response::Column::AmendmentId.is_in(amendment_ids.iter().copied()))
         .order_by_asc(amendment_response::Column::CreatedAt)
         .order_by_asc(amendment_response::Column::Id)
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(Response::from)
+        .collect())
 }
 
 /// The amendment's proposed text against its base version.
@@ -273,16 +418,12 @@ pub async fn diff_with_base(
     amendment: &Amendment,
     deadline: std::time::Instant,
 ) -> EngineResult<Diff> {
-    let base = documents::version_in(
-        engine.db(),
-        amendment.row.document_id,
-        amendment.row.base_version,
-    )
-    .await?;
+    let base =
+        documents::version_in(engine.db(), amendment.document_id, amendment.base_version).await?;
     diff::diff_bounded(
         base.text,
-        amendment.row.text.clone(),
-        format!("version {}", amendment.row.base_version),
+        amendment.text.clone(),
+        format!("version {}", amendment.base_version),
         "proposed".to_owned(),
         deadline,
     )
@@ -362,7 +503,7 @@ pub async fn create_amendment(
     create_subject(engine, &txn, acting, &creation, row.id).await?;
     let amendment = load(&txn, row.id).await?;
     txn.commit().await?;
-    Ok(amendment)
+    Ok(amendment.into())
 }
 
 pub async fn update_amendment(
@@ -374,7 +515,7 @@ pub async fn update_amendment(
 ) -> EngineResult<Amendment> {
     let txn = begin_write(engine.db()).await?;
     let current = load(&txn, id).await?;
-    if !readable_by(actor, &current) {
+    if !may_read(actor, &current.instance.state, &scope_of(&current.row)) {
         return Err(EngineError::not_found("amendment", id));
     }
     let doc = documents::get_document_in(&txn, current.row.document_id).await?;
@@ -423,11 +564,11 @@ pub async fn update_amendment(
     .await?;
     let row = amendment::Entity::update(row).exec(&txn).await?;
     txn.commit().await?;
-    Ok(Amendment {
+    Ok(Amendment::from(Loaded {
         row,
         instance,
         time_zone: current.time_zone,
-    })
+    }))
 }
 
 /// An expert's comment, endorsement or objection while the consultation is open.
@@ -437,7 +578,7 @@ pub async fn respond(
     id: Uuid,
     kind: ResponseKind,
     text: &str,
-) -> EngineResult<amendment_response::Model> {
+) -> EngineResult<Response> {
     let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
     // The state is checked only once the instance row is ours: an adoption (or any transition)
@@ -446,7 +587,7 @@ pub async fn respond(
         return Err(EngineError::not_found("amendment", id));
     }
     let current = load(&txn, id).await?;
-    if !readable_by(actor, &current) {
+    if !may_read(actor, &current.instance.state, &scope_of(&current.row)) {
         return Err(EngineError::not_found("amendment", id));
     }
     let scope = scope_of(&current.row);
@@ -527,7 +668,7 @@ pub async fn respond(
         .await?;
     }
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 fn closes_at_of(input: &serde_json::Value) -> EngineResult<DateTime<Utc>> {

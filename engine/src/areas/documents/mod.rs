@@ -6,14 +6,16 @@ pub mod diff;
 pub mod translations;
 
 use crate::areas::forums::ForumSettings;
+use crate::areas::groups::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of, pages_per_parent};
 use crate::types::{LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone, check_single_line};
-use crate::workflow::guards::{self, GuardContext};
+use crate::workflow::guards::{self, GuardContext, GuardSubject};
+use chrono::{DateTime, Utc};
 use diff::Diff;
 use govflow_entities::{document, document_version, forum, working_group};
 use govflow_migration::TERMS_OF_REFERENCE_INDEX;
@@ -22,6 +24,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The kinds of document a forum keeps.
@@ -35,6 +38,103 @@ pub const DOCUMENT_KINDS: [&str; 8] = [
     "note",
     "other",
 ];
+
+/// A document, with the zone its dates are shown in and the number of its current version.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: Uuid,
+    pub forum_id: Uuid,
+    /// `None` for a forum's own document.
+    pub group_id: Option<Uuid>,
+    pub kind: String,
+    pub title: String,
+    pub symbol: Option<String>,
+    pub original_language: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Its group's zone, else its forum's.
+    pub time_zone: TimeZone,
+    /// The number of the latest adopted version.
+    pub current_version: Option<i32>,
+}
+
+impl Document {
+    /// The version a question about "a version, by default the current one" is about.
+    pub fn version_or_current(&self, number: Option<i32>) -> i32 {
+        number.or(self.current_version).unwrap_or(1)
+    }
+}
+
+/// One numbered, immutable version of a document.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub document_id: Uuid,
+    pub number: i32,
+    pub text: String,
+    /// `proposed`, `adopted` or `superseded`.
+    pub status: String,
+    pub author_id: Option<Uuid>,
+    /// The amendment whose adoption created it.
+    pub amendment_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<document_version::Model> for Version {
+    fn from(row: document_version::Model) -> Version {
+        Version {
+            document_id: row.document_id,
+            number: row.number,
+            text: row.text,
+            status: row.status,
+            author_id: row.author_id,
+            amendment_id: row.amendment_id,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Documents as the API shows them: with their zones and current versions, for a whole page in
+/// three statements.
+async fn with_context<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<document::Model>,
+) -> EngineResult<Vec<Document>> {
+    let zones = Zones::load(
+        db,
+        rows.iter().map(|row| (row.group_id, Some(row.forum_id))),
+    )
+    .await?;
+    let current = current_numbers(db, rows.iter().map(|row| row.id).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Document {
+            time_zone: zones.zone(row.group_id, Some(row.forum_id)),
+            current_version: current.get(&row.id).copied(),
+            id: row.id,
+            forum_id: row.forum_id,
+            group_id: row.group_id,
+            kind: row.kind,
+            title: row.title,
+            symbol: row.symbol,
+            original_language: row.original_language,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+        .collect())
+}
+
+async fn one_with_context<C: ConnectionTrait>(
+    db: &C,
+    row: document::Model,
+) -> EngineResult<Document> {
+    let id = row.id;
+    with_context(db, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| EngineError::not_found("document", id))
+}
 
 pub struct NewDocument {
     /// The forum of a forum's own document; for a group's document, the group's forum (optional).
@@ -117,19 +217,14 @@ pub async fn forum_of<C: ConnectionTrait>(db: &C, forum_id: Uuid) -> EngineResul
 
 /// The zone a document's dates are shown in: its group's, else its forum's.
 pub async fn zone_of<C: ConnectionTrait>(db: &C, doc: &document::Model) -> EngineResult<TimeZone> {
-    if let Some(group_id) = doc.group_id
-        && let Some(group) = working_group::Entity::find_by_id(group_id).one(db).await?
-    {
-        return TimeZone::parse("timeZone", &group.time_zone);
-    }
-    Ok(ForumSettings::of(&forum_of(db, doc.forum_id).await?).zone())
+    Zones::of_place(db, doc.group_id, Some(doc.forum_id)).await
 }
 
 pub async fn create_document(
     engine: &Engine,
     actor: &Actor,
     input: NewDocument,
-) -> EngineResult<document::Model> {
+) -> EngineResult<Document> {
     let kind = parse_kind(input.kind.trim())?;
     let title = SingleLine::parse("title", &input.title, MAX_NAME_CHARS * 2)?.into_string();
     let symbol = parse_symbol(input.symbol.as_deref())?;
@@ -174,12 +269,13 @@ pub async fn create_document(
             &["group_active".to_owned()],
             &GuardContext {
                 txn: &txn,
-                subject_kind: "document",
-                subject_id: None,
-                scope: &scope,
                 acting: Acting::User(actor),
                 now: engine.now(),
                 input: &serde_json::Value::Null,
+                subjects: &[GuardSubject {
+                    subject_id: None,
+                    scope: scope.clone(),
+                }],
             },
         )
         .await?;
@@ -254,8 +350,9 @@ pub async fn create_document(
         now,
     )
     .await?;
+    let document = one_with_context(&txn, row).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(document)
 }
 
 fn terms_of_reference_taken(group: &working_group::Model) -> EngineError {
@@ -330,22 +427,24 @@ pub async fn get_document_in<C: ConnectionTrait>(
         .ok_or_else(|| EngineError::not_found("document", id))
 }
 
-pub async fn get_document(engine: &Engine, id: Uuid) -> EngineResult<document::Model> {
-    get_document_in(engine.db(), id).await
+pub async fn get_document(engine: &Engine, id: Uuid) -> EngineResult<Document> {
+    let row = get_document_in(engine.db(), id).await?;
+    one_with_context(engine.db(), row).await
 }
 
-pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<document::Model>> {
-    Ok(document::Entity::find()
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Document>> {
+    let rows = document::Entity::find()
         .filter(document::Column::Id.is_in(ids.iter().copied()))
         .all(engine.db())
-        .await?)
+        .await?;
+    with_context(engine.db(), rows).await
 }
 
 pub async fn list_documents(
     engine: &Engine,
     filter: &DocumentFilter,
     page: PageRequest,
-) -> EngineResult<Page<document::Model>> {
+) -> EngineResult<Page<Document>> {
     let mut condition = Condition::all();
     if let Some(forum_id) = filter.forum_id {
         condition = condition.add(document::Column::ForumId.eq(forum_id));
@@ -360,25 +459,50 @@ pub async fn list_documents(
         .filter(condition)
         .order_by_asc(document::Column::Title)
         .order_by_asc(document::Column::Id);
-    let total = query.clone().count(engine.db()).await?;
-    let items = query
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(engine.db())
-        .await?;
-    Ok(Page::new(items, page, total))
+    let rows = page_of(engine.db(), query, page).await?;
+    let items = with_context(engine.db(), rows.items).await?;
+    Ok(Page::new(items, page, rows.total))
 }
 
-/// The versions of many documents at once (for DataLoader), by number.
-pub async fn versions_of(
+/// One page of the versions of each of many documents (for DataLoader), by number.
+pub async fn pages_of_versions(
     engine: &Engine,
     document_ids: &[Uuid],
-) -> EngineResult<Vec<document_version::Model>> {
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<Version>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        document_version::Entity::find(),
+        document_version::Column::DocumentId,
+        document_ids,
+        &[document_version::Column::Number],
+        page,
+    )
+    .await?;
+    Ok(pages
+        .into_iter()
+        .map(|(document_id, page)| (document_id, page.map(Version::from)))
+        .collect())
+}
+
+/// Versions by (document, number), for many at once (for DataLoader).
+pub async fn versions_numbered(
+    engine: &Engine,
+    keys: &[(Uuid, i32)],
+) -> EngineResult<Vec<Version>> {
+    let documents: Vec<Uuid> = keys.iter().map(|(document, _)| *document).collect();
+    let numbers: Vec<i32> = keys.iter().map(|(_, number)| *number).collect();
+    // One statement for all: the pairs asked for are among the rows of these documents with
+    // these numbers, and the few others are dropped here.
     Ok(document_version::Entity::find()
-        .filter(document_version::Column::DocumentId.is_in(document_ids.iter().copied()))
-        .order_by_asc(document_version::Column::Number)
+        .filter(document_version::Column::DocumentId.is_in(documents))
+        .filter(document_version::Column::Number.is_in(numbers))
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .filter(|row| keys.contains(&(row.document_id, row.number)))
+        .map(Version::from)
+        .collect())
 }
 
 pub async fn version_in<C: ConnectionTrait>(
@@ -408,6 +532,28 @@ pub async fn current_version<C: ConnectionTrait>(
         .ok_or_else(|| {
             EngineError::NotFound(format!("document {document_id} has no adopted version"))
         })
+}
+
+/// The number of the current (adopted) version of each of many documents, in one statement and
+/// without their texts.
+pub async fn current_numbers<C: ConnectionTrait>(
+    db: &C,
+    document_ids: Vec<Uuid>,
+) -> EngineResult<HashMap<Uuid, i32>> {
+    let rows: Vec<(Uuid, Option<i32>)> = document_version::Entity::find()
+        .select_only()
+        .column(document_version::Column::DocumentId)
+        .column_as(document_version::Column::Number.max(), "number")
+        .filter(document_version::Column::DocumentId.is_in(document_ids))
+        .filter(document_version::Column::Status.eq("adopted"))
+        .group_by(document_version::Column::DocumentId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, number)| Some((id, number?)))
+        .collect())
 }
 
 /// The diff between two versions of a document.

@@ -2,7 +2,7 @@
 //! older version is outdated as soon as a newer version is adopted; a document's missing
 //! languages are the forum's official languages it has no published translation in yet.
 
-use crate::areas::documents::{self, forum_of};
+use crate::areas::documents::{self, Document, forum_of};
 use crate::areas::forums::ForumSettings;
 use crate::kernel::actor::{Acting, Actor};
 use crate::kernel::db::begin_write;
@@ -10,6 +10,7 @@ use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
 use crate::types::LanguageTag;
+use chrono::{DateTime, Utc};
 use govflow_entities::{document, translation};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
@@ -22,8 +23,36 @@ use uuid::Uuid;
 /// A translation, with whether a newer version of its document has been adopted since.
 #[derive(Debug, Clone)]
 pub struct Translation {
-    pub row: translation::Model,
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub version_number: i32,
+    /// A BCP-47 tag.
+    pub language: String,
+    /// `requested`, `in_progress` or `published`.
+    pub status: String,
+    pub text: Option<String>,
+    pub requested_by: Option<Uuid>,
+    pub translator_id: Option<Uuid>,
+    pub published_at: Option<DateTime<Utc>>,
     pub outdated: bool,
+}
+
+impl Translation {
+    /// The translation `row`, given the number of its document's current version.
+    fn new(row: translation::Model, current: Option<i32>) -> Translation {
+        Translation {
+            outdated: current.is_some_and(|current| row.version_number < current),
+            id: row.id,
+            document_id: row.document_id,
+            version_number: row.version_number,
+            language: row.language,
+            status: row.status,
+            text: row.text,
+            requested_by: row.requested_by,
+            translator_id: row.translator_id,
+            published_at: row.published_at,
+        }
+    }
 }
 
 fn require_translator_role(actor: &Actor, doc: &document::Model) -> EngineResult<()> {
@@ -122,12 +151,9 @@ pub async fn request_translation(
         .exec_without_returning(&txn)
         .await?;
     record(&txn, actor, &row, "request_translation", now).await?;
-    let current = documents::current_version(&txn, document_id).await?;
+    let current = documents::current_numbers(&txn, vec![document_id]).await?;
     txn.commit().await?;
-    Ok(Translation {
-        outdated: row.version_number < current.number,
-        row,
-    })
+    Ok(Translation::new(row, current.get(&document_id).copied()))
 }
 
 async fn advance(
@@ -180,12 +206,10 @@ async fn advance(
         "start_translation"
     };
     record(&txn, actor, &row, operation, now).await?;
-    let latest = documents::current_version(&txn, row.document_id).await?;
+    let current = documents::current_numbers(&txn, vec![row.document_id]).await?;
     txn.commit().await?;
-    Ok(Translation {
-        outdated: row.version_number < latest.number,
-        row,
-    })
+    let document_id = row.document_id;
+    Ok(Translation::new(row, current.get(&document_id).copied()))
 }
 
 /// Marks a requested translation as being worked on.
@@ -207,7 +231,8 @@ pub async fn publish_translation(
     advance(engine, actor, translation_id, "published", Some(text)).await
 }
 
-/// The translations of many documents at once (for DataLoader), with `outdated` set.
+/// The translations of many documents at once (for DataLoader), with `outdated` set. A document
+/// has one per language and version at most, so the list stays short.
 pub async fn of_documents(
     engine: &Engine,
     document_ids: &[Uuid],
@@ -218,40 +243,31 @@ pub async fn of_documents(
         .order_by_asc(translation::Column::Language)
         .all(engine.db())
         .await?;
-    let versions = documents::versions_of(engine, document_ids).await?;
+    let current = documents::current_numbers(engine.db(), document_ids.to_vec()).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
-            let latest = versions
-                .iter()
-                .filter(|version| {
-                    version.document_id == row.document_id && version.status == "adopted"
-                })
-                .map(|version| version.number)
-                .max()
-                .unwrap_or(row.version_number);
-            Translation {
-                outdated: row.version_number < latest,
-                row,
-            }
+            let latest = current.get(&row.document_id).copied();
+            Translation::new(row, latest)
         })
         .collect())
 }
 
-/// The forum's official languages a version has no published translation in (nor is written in).
+/// The forum's official languages a version has no published translation in (nor is written
+/// in); `version_number` defaults to the current version.
 pub fn missing_languages(
     settings: &ForumSettings,
-    doc: &document::Model,
-    version_number: i32,
+    doc: &Document,
+    version_number: Option<i32>,
     translations: &[Translation],
 ) -> Vec<String> {
+    let version_number = doc.version_or_current(version_number);
     let published: BTreeSet<String> = translations
         .iter()
         .filter(|translation| {
-            translation.row.version_number == version_number
-                && translation.row.status == "published"
+            translation.version_number == version_number && translation.status == "published"
         })
-        .map(|translation| translation.row.language.to_lowercase())
+        .map(|translation| translation.language.to_lowercase())
         .collect();
     settings
         .official_languages

@@ -6,14 +6,44 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
+use crate::kernel::pagination::{Page, PageRequest, pages_per_parent};
 use crate::types::{MAX_NAME_CHARS, SingleLine};
+use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
+
+/// A member state of a forum.
+#[derive(Debug, Clone)]
+pub struct MemberState {
+    pub id: Uuid,
+    pub forum_id: Uuid,
+    pub name: String,
+    pub code: String,
+    /// Only full members vote.
+    pub is_member: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<member_state::Model> for MemberState {
+    fn from(row: member_state::Model) -> MemberState {
+        MemberState {
+            id: row.id,
+            forum_id: row.forum_id,
+            name: row.name,
+            code: row.code,
+            is_member: row.is_member,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 pub struct NewMemberState {
     pub forum_id: Uuid,
@@ -86,7 +116,7 @@ pub async fn create_member_state(
     engine: &Engine,
     actor: &Actor,
     input: NewMemberState,
-) -> EngineResult<member_state::Model> {
+) -> EngineResult<MemberState> {
     let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let code = parse_code(&input.code)?;
     let txn = begin_write(engine.db()).await?;
@@ -114,7 +144,7 @@ pub async fn create_member_state(
         .await?;
     record(&txn, actor, &row, "create_member_state", now).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 pub async fn update_member_state(
@@ -122,7 +152,7 @@ pub async fn update_member_state(
     actor: &Actor,
     id: Uuid,
     update: MemberStateUpdate,
-) -> EngineResult<member_state::Model> {
+) -> EngineResult<MemberState> {
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let code = update.code.as_deref().map(parse_code).transpose()?;
     let txn = begin_write(engine.db()).await?;
@@ -145,7 +175,7 @@ pub async fn update_member_state(
     let updated = member_state::Entity::update(row).exec(&txn).await?;
     record(&txn, actor, &updated, "update_member_state", now).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok(updated.into())
 }
 
 async fn record<C: ConnectionTrait>(
@@ -153,7 +183,7 @@ async fn record<C: ConnectionTrait>(
     actor: &Actor,
     row: &member_state::Model,
     operation: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 ) -> EngineResult<()> {
     history::record_write(
         db,
@@ -168,28 +198,41 @@ async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn get_member_state(engine: &Engine, id: Uuid) -> EngineResult<member_state::Model> {
+pub async fn get_member_state(engine: &Engine, id: Uuid) -> EngineResult<MemberState> {
     member_state::Entity::find_by_id(id)
         .one(engine.db())
         .await?
+        .map(MemberState::from)
         .ok_or_else(|| EngineError::not_found("member state", id))
 }
 
-/// The member states of many forums at once, by name.
-pub async fn of_forums(
+/// One page of the member states of each of many forums, by name.
+pub async fn pages_of_forums(
     engine: &Engine,
     forum_ids: &[Uuid],
-) -> EngineResult<Vec<member_state::Model>> {
-    Ok(member_state::Entity::find()
-        .filter(member_state::Column::ForumId.is_in(forum_ids.iter().copied()))
-        .order_by_asc(member_state::Column::Name)
-        .all(engine.db())
-        .await?)
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<MemberState>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        member_state::Entity::find(),
+        member_state::Column::ForumId,
+        forum_ids,
+        &[member_state::Column::Name, member_state::Column::Id],
+        page,
+    )
+    .await?;
+    Ok(pages
+        .into_iter()
+        .map(|(forum_id, page)| (forum_id, page.map(MemberState::from)))
+        .collect())
 }
 
-pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<member_state::Model>> {
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<MemberState>> {
     Ok(member_state::Entity::find()
         .filter(member_state::Column::Id.is_in(ids.iter().copied()))
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(MemberState::from)
+        .collect())
 }

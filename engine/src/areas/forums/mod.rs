@@ -9,12 +9,12 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of};
 use crate::types::{DecisionRule, LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone};
+use chrono::{DateTime, Utc};
 use govflow_entities::forum;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
@@ -54,8 +54,10 @@ impl Default for ForumSettings {
     }
 }
 
-/// Changes to a forum's settings; absent fields keep their value.
-#[derive(Debug, Clone, Default)]
+/// Changes to a forum's settings; absent fields keep their value. It reads from the same JSON
+/// shape as [`ForumSettings`] (camelCase), so a caller can pass any object with those keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SettingsPatch {
     pub time_zone: Option<String>,
     pub official_languages: Option<Vec<String>>,
@@ -155,6 +157,32 @@ impl ForumSettings {
     }
 }
 
+/// A forum with its settings parsed.
+#[derive(Debug, Clone)]
+pub struct Forum {
+    pub id: Uuid,
+    pub name: String,
+    pub settings: ForumSettings,
+    /// The optimistic-lock counter of `update_forum`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<forum::Model> for Forum {
+    fn from(row: forum::Model) -> Forum {
+        let settings = ForumSettings::of(&row);
+        Forum {
+            id: row.id,
+            name: row.name,
+            settings,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
 pub struct NewForum {
     pub name: String,
     pub settings: SettingsPatch,
@@ -184,11 +212,7 @@ async fn name_taken<C: ConnectionTrait>(
     Ok(query.count(db).await? > 0)
 }
 
-pub async fn create_forum(
-    engine: &Engine,
-    actor: &Actor,
-    input: NewForum,
-) -> EngineResult<forum::Model> {
+pub async fn create_forum(engine: &Engine, actor: &Actor, input: NewForum) -> EngineResult<Forum> {
     let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let settings = ForumSettings::default().patched(&input.settings)?;
     if !actor.is_admin {
@@ -226,7 +250,7 @@ pub async fn create_forum(
     )
     .await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 pub async fn update_forum(
@@ -235,7 +259,7 @@ pub async fn update_forum(
     forum_id: Uuid,
     update: ForumUpdate,
     expected_version: Option<i32>,
-) -> EngineResult<forum::Model> {
+) -> EngineResult<Forum> {
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let txn = begin_write(engine.db()).await?;
     let current = get_forum_in(&txn, forum_id).await?;
@@ -293,12 +317,12 @@ pub async fn update_forum(
     )
     .await?;
     txn.commit().await?;
-    Ok(forum::Model {
+    Ok(Forum {
         name,
-        settings: settings_json,
+        settings,
         version: current.version + 1,
         updated_at: now,
-        ..current
+        ..Forum::from(current)
     })
 }
 
@@ -309,26 +333,23 @@ async fn get_forum_in<C: ConnectionTrait>(db: &C, forum_id: Uuid) -> EngineResul
         .ok_or_else(|| EngineError::not_found("forum", forum_id))
 }
 
-pub async fn get_forum(engine: &Engine, forum_id: Uuid) -> EngineResult<forum::Model> {
-    get_forum_in(engine.db(), forum_id).await
+pub async fn get_forum(engine: &Engine, forum_id: Uuid) -> EngineResult<Forum> {
+    Ok(get_forum_in(engine.db(), forum_id).await?.into())
 }
 
-pub async fn list_forums(engine: &Engine, page: PageRequest) -> EngineResult<Page<forum::Model>> {
+pub async fn list_forums(engine: &Engine, page: PageRequest) -> EngineResult<Page<Forum>> {
     let query = forum::Entity::find()
         .order_by_asc(forum::Column::Name)
         .order_by_asc(forum::Column::Id);
-    let total = query.clone().count(engine.db()).await?;
-    let items = query
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(engine.db())
-        .await?;
-    Ok(Page::new(items, page, total))
+    Ok(page_of(engine.db(), query, page).await?.map(Forum::from))
 }
 
-pub async fn forums_by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<forum::Model>> {
+pub async fn forums_by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Forum>> {
     Ok(forum::Entity::find()
         .filter(forum::Column::Id.is_in(ids.iter().copied()))
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(Forum::from)
+        .collect())
 }

@@ -4,7 +4,7 @@
 
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::types::TimeZone;
-use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse};
+use crate::workflow::guards::{Guard, GuardContext, GuardFuture, Verdicts, refuse};
 use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{forum, working_group};
@@ -83,34 +83,48 @@ impl SubjectKind for GroupKind {
 /// Nothing may be created or changed in a group that is not `active`.
 fn group_active<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
     Box::pin(async move {
-        let Some(group_id) = context.scope.group_id else {
-            return Err(refuse("group_active", "the subject belongs to no group"));
-        };
-        let state = subjects::state_of(context.txn, group_id).await?;
-        if state == "active" {
-            Ok(())
-        } else {
-            Err(refuse(
-                "group_active",
-                format!("the group is `{state}`, not `active`"),
-            ))
-        }
+        let group_ids = context
+            .subjects
+            .iter()
+            .filter_map(|subject| subject.scope.group_id)
+            .collect();
+        let groups = subjects::instances_of(context.txn, group_ids).await?;
+        Ok(context
+            .subjects
+            .iter()
+            .map(|subject| {
+                let Some(group_id) = subject.scope.group_id else {
+                    return Err(refuse("group_active", "the subject belongs to no group"));
+                };
+                match groups.get(&group_id) {
+                    Some(group) if group.state == "active" => Ok(()),
+                    Some(group) => Err(refuse(
+                        "group_active",
+                        format!("the group is `{}`, not `active`", group.state),
+                    )),
+                    None => Err(EngineError::not_found("working group", group_id)),
+                }
+            })
+            .collect())
     })
 }
 
 /// Meetings and their decisions are not recorded yet, so no decision can have passed or failed:
 /// the move off the agenda is refused until one is.
-fn decision_passed<'a>(_context: &'a GuardContext<'a>) -> GuardFuture<'a> {
-    Box::pin(async { Err(no_decision("decision_passed")) })
+fn decision_passed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
+    Box::pin(async { Ok(no_decision(context, "decision_passed")) })
 }
 
-fn decision_failed<'a>(_context: &'a GuardContext<'a>) -> GuardFuture<'a> {
-    Box::pin(async { Err(no_decision("decision_failed")) })
+fn decision_failed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
+    Box::pin(async { Ok(no_decision(context, "decision_failed")) })
 }
 
-fn no_decision(guard: &str) -> EngineError {
-    refuse(
-        guard,
-        "no decision of the member representatives has been recorded for this proposal",
-    )
+fn no_decision(context: &GuardContext<'_>, guard: &str) -> Verdicts {
+    let refusal = || {
+        Err(refuse(
+            guard,
+            "no decision of the member representatives has been recorded for this proposal",
+        ))
+    };
+    context.subjects.iter().map(|_| refusal()).collect()
 }

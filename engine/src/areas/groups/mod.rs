@@ -3,32 +3,67 @@
 //! transition `establish`.
 
 mod kind;
+mod zones;
 
 pub use kind::GroupKind;
+pub use zones::Zones;
 
 use crate::areas::forums::{ForumSettings, forum_scope};
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of, pages_per_parent};
+use crate::time::stored_zone;
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
-use crate::workflow::subjects;
+use crate::workflow::subjects::{self, SubjectState};
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state, workflow_instance, working_group};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A working group with its workflow state.
 #[derive(Debug, Clone)]
 pub struct Group {
-    pub row: working_group::Model,
-    pub instance: workflow_instance::Model,
+    pub id: Uuid,
+    pub forum_id: Uuid,
+    pub name: String,
+    pub theme: String,
+    pub lead_member_state_id: Option<Uuid>,
+    /// The zone the group's dates are shown and counted in.
+    pub time_zone: TimeZone,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub workflow: SubjectState,
+}
+
+impl Group {
+    fn new(row: working_group::Model, instance: &workflow_instance::Model) -> Group {
+        let scope = group_scope(&row);
+        let time_zone = stored_zone(&row.time_zone);
+        Group {
+            id: row.id,
+            forum_id: row.forum_id,
+            name: row.name,
+            theme: row.theme,
+            lead_member_state_id: row.lead_member_state_id,
+            time_zone,
+            effective_at: row.effective_at,
+            created_at: row.created_at,
+            workflow: SubjectState::new(instance, scope, time_zone),
+        }
+    }
+
+    /// What role checks on the group look at.
+    pub fn scope(&self) -> &SubjectScope {
+        &self.workflow.scope
+    }
 }
 
 pub struct NewGroup {
@@ -157,7 +192,7 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
         .await?;
     let instance = create_subject(engine, &txn, acting, &creation, row.id).await?;
     txn.commit().await?;
-    Ok(Group { row, instance })
+    Ok(Group::new(row, &instance))
 }
 
 pub async fn update_group(
@@ -220,7 +255,7 @@ pub async fn update_group(
     .await?;
     let row = working_group::Entity::update(row).exec(&txn).await?;
     txn.commit().await?;
-    Ok(Group { row, instance })
+    Ok(Group::new(row, &instance))
 }
 
 pub async fn get_row_in<C: ConnectionTrait>(
@@ -242,7 +277,7 @@ async fn with_instances<C: ConnectionTrait>(
     rows.into_iter()
         .map(|row| {
             let instance = subjects::take_instance(&mut instances, row.id)?;
-            Ok(Group { row, instance })
+            Ok(Group::new(row, &instance))
         })
         .collect()
 }
@@ -269,16 +304,10 @@ fn filtered(filter: &GroupFilter) -> sea_orm::Select<working_group::Entity> {
         condition = condition.add(working_group::Column::ForumId.eq(forum_id));
     }
     if let Some(state) = &filter.state {
-        condition = condition.add(
-            working_group::Column::Id.in_subquery(
-                Query::select()
-                    .column(workflow_instance::Column::SubjectId)
-                    .from(workflow_instance::Entity)
-                    .and_where(workflow_instance::Column::SubjectKind.eq("group"))
-                    .and_where(workflow_instance::Column::State.eq(state.clone()))
-                    .to_owned(),
-            ),
-        );
+        condition = condition.add(working_group::Column::Id.in_subquery(subjects::ids_where(
+            "group",
+            workflow_instance::Column::State.eq(state.clone()),
+        )));
     }
     working_group::Entity::find()
         .filter(condition)
@@ -291,24 +320,46 @@ pub async fn list_groups(
     filter: &GroupFilter,
     page: PageRequest,
 ) -> EngineResult<Page<Group>> {
-    let query = filtered(filter);
-    let total = query.clone().count(engine.db()).await?;
-    let rows = query
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(engine.db())
-        .await?;
-    let items = with_instances(engine.db(), rows).await?;
-    Ok(Page::new(items, page, total))
+    let rows = page_of(engine.db(), filtered(filter), page).await?;
+    let items = with_instances(engine.db(), rows.items).await?;
+    Ok(Page::new(items, page, rows.total))
 }
 
-/// The groups of many forums at once (for DataLoader), by name.
-pub async fn of_forums(engine: &Engine, forum_ids: &[Uuid]) -> EngineResult<Vec<Group>> {
-    let rows = working_group::Entity::find()
-        .filter(working_group::Column::ForumId.is_in(forum_ids.iter().copied()))
-        .order_by_asc(working_group::Column::Name)
-        .order_by_asc(working_group::Column::Id)
-        .all(engine.db())
-        .await?;
-    with_instances(engine.db(), rows).await
+/// One page of the groups of each of many forums (for DataLoader), by name.
+pub async fn pages_of_forums(
+    engine: &Engine,
+    forum_ids: &[Uuid],
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<Group>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        working_group::Entity::find(),
+        working_group::Column::ForumId,
+        forum_ids,
+        &[working_group::Column::Name, working_group::Column::Id],
+        page,
+    )
+    .await?;
+    let rows = pages
+        .values()
+        .flat_map(|page| page.items.iter().cloned())
+        .collect();
+    let mut groups: HashMap<Uuid, Group> = with_instances(engine.db(), rows)
+        .await?
+        .into_iter()
+        .map(|group| (group.id, group))
+        .collect();
+    Ok(pages
+        .into_iter()
+        .map(|(forum_id, page)| {
+            let page = page.map(|row| groups.remove(&row.id));
+            let items = page.items.into_iter().flatten().collect();
+            let page = Page {
+                items,
+                offset: page.offset,
+                total: page.total,
+            };
+            (forum_id, page)
+        })
+        .collect())
 }

@@ -7,14 +7,45 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
+use crate::kernel::pagination::{Page, PageRequest, pages_per_parent};
 use crate::workflow::subjects;
+use chrono::{DateTime, Utc};
 use govflow_entities::{app_user, forum, member_state, membership, working_group};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
+
+/// A role a user holds in a forum, a group or a member state.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub role: String,
+    /// `forum`, `group` or `member_state`.
+    pub scope_kind: String,
+    pub scope_id: Uuid,
+    /// The forum the scope belongs to.
+    pub forum_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<membership::Model> for Membership {
+    fn from(row: membership::Model) -> Membership {
+        Membership {
+            id: row.id,
+            user_id: row.user_id,
+            role: row.role,
+            scope_kind: row.scope_kind,
+            scope_id: row.scope_id,
+            forum_id: row.forum_id,
+            created_at: row.created_at,
+        }
+    }
+}
 
 pub struct NewMembership {
     pub user_id: Uuid,
@@ -119,7 +150,7 @@ pub async fn add_membership(
     engine: &Engine,
     actor: &Actor,
     input: NewMembership,
-) -> EngineResult<membership::Model> {
+) -> EngineResult<Membership> {
     let txn = begin_write(engine.db()).await?;
     let scope = resolve_scope(&txn, &input).await?;
     let role = parse_role(input.role.trim(), scope.kind)?;
@@ -164,14 +195,14 @@ pub async fn add_membership(
         .await?;
     record(&txn, actor, &row, "add_membership", now).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 pub async fn remove_membership(
     engine: &Engine,
     actor: &Actor,
     membership_id: Uuid,
-) -> EngineResult<membership::Model> {
+) -> EngineResult<Membership> {
     let txn = begin_write(engine.db()).await?;
     let row = membership::Entity::find_by_id(membership_id)
         .one(&txn)
@@ -197,7 +228,7 @@ pub async fn remove_membership(
         .await?;
     record(&txn, actor, &row, "remove_membership", engine.now()).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 async fn record<C: ConnectionTrait>(
@@ -205,7 +236,7 @@ async fn record<C: ConnectionTrait>(
     actor: &Actor,
     row: &membership::Model,
     operation: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 ) -> EngineResult<()> {
     // The entry is filed under the scope, so a group's history shows who joined and left it; on
     // a workflow subject a write that is not a transition keeps its state (from = to).
@@ -233,25 +264,39 @@ async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The memberships of many users at once (for DataLoader).
-pub async fn of_users(engine: &Engine, user_ids: &[Uuid]) -> EngineResult<Vec<membership::Model>> {
+/// All the memberships of many users at once (for DataLoader): a person holds a few roles, and
+/// whether their address may be shown depends on all of them.
+pub async fn of_users(engine: &Engine, user_ids: &[Uuid]) -> EngineResult<Vec<Membership>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
         .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::Id)
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(Membership::from)
+        .collect())
 }
 
-/// The memberships held in many scopes (groups, forums, member states) at once.
-pub async fn in_scopes(
+/// One page of the memberships held in each of many scopes (groups, forums, member states).
+pub async fn pages_in_scopes(
     engine: &Engine,
     scope_ids: &[Uuid],
-) -> EngineResult<Vec<membership::Model>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::ScopeId.is_in(scope_ids.iter().copied()))
-        .order_by_asc(membership::Column::CreatedAt)
-        .all(engine.db())
-        .await?)
+    page: PageRequest,
+) -> EngineResult<HashMap<Uuid, Page<Membership>>> {
+    let pages = pages_per_parent(
+        engine.db(),
+        membership::Entity::find(),
+        membership::Column::ScopeId,
+        scope_ids,
+        &[membership::Column::CreatedAt, membership::Column::Id],
+        page,
+    )
+    .await?;
+    Ok(pages
+        .into_iter()
+        .map(|(scope_id, page)| (scope_id, page.map(Membership::from)))
+        .collect())
 }
 
 /// Whether `viewer` may read the e-mail address of `user_id`, who holds `memberships`: the user
@@ -259,7 +304,7 @@ pub async fn in_scopes(
 /// coordinators coordinate its groups, so they see the addresses of its groups' members). Everyone
 /// else sees the name only: an address is how people are reached, and a directory of them is what
 /// spammers and impostors look for.
-pub fn email_readable(viewer: &Actor, user_id: Uuid, memberships: &[membership::Model]) -> bool {
+pub fn email_readable(viewer: &Actor, user_id: Uuid, memberships: &[Membership]) -> bool {
     if viewer.user_id == user_id || viewer.is_admin {
         return true;
     }

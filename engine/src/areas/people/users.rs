@@ -6,15 +6,41 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
-use crate::kernel::pagination::{Page, PageRequest};
+use crate::kernel::pagination::{Page, PageRequest, page_of};
 use crate::types::{EmailAddress, MAX_NAME_CHARS, SingleLine};
+use chrono::{DateTime, Utc};
 use govflow_entities::{app_user, user_identity};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
+
+/// A person who can sign in. Their e-mail address is private: see
+/// [`crate::areas::people::memberships::email_readable`].
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<app_user::Model> for User {
+    fn from(row: app_user::Model) -> User {
+        User {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            is_admin: row.is_admin,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 pub struct NewUser {
     pub email: String,
@@ -46,7 +72,7 @@ async fn insert_user<C: ConnectionTrait>(
     email: EmailAddress,
     name: String,
     is_admin: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> EngineResult<app_user::Model> {
     if email_taken(db, &email, None).await? {
         return Err(EngineError::Conflict(format!(
@@ -68,11 +94,7 @@ async fn insert_user<C: ConnectionTrait>(
     Ok(row)
 }
 
-pub async fn create_user(
-    engine: &Engine,
-    actor: &Actor,
-    input: NewUser,
-) -> EngineResult<app_user::Model> {
+pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> EngineResult<User> {
     let email = EmailAddress::parse("email", &input.email)?;
     let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     if !actor.is_admin {
@@ -85,16 +107,12 @@ pub async fn create_user(
     let row = insert_user(&txn, email, name, input.is_admin, now).await?;
     record(&txn, Acting::User(actor), &row, "create_user", now).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 /// Creates an administrator, or makes an existing user one; for the command line, which acts as
 /// the engine itself.
-pub async fn bootstrap_admin(
-    engine: &Engine,
-    email: &str,
-    name: &str,
-) -> EngineResult<app_user::Model> {
+pub async fn bootstrap_admin(engine: &Engine, email: &str, name: &str) -> EngineResult<User> {
     let email = EmailAddress::parse("email", email)?;
     let name = SingleLine::parse("name", name, MAX_NAME_CHARS)?.into_string();
     let txn = begin_write(engine.db()).await?;
@@ -121,7 +139,7 @@ pub async fn bootstrap_admin(
     )
     .await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(row.into())
 }
 
 pub async fn update_user(
@@ -129,7 +147,7 @@ pub async fn update_user(
     actor: &Actor,
     user_id: Uuid,
     update: UserUpdate,
-) -> EngineResult<app_user::Model> {
+) -> EngineResult<User> {
     let email = update
         .email
         .as_deref()
@@ -170,7 +188,7 @@ pub async fn update_user(
     let updated = app_user::Entity::update(row).exec(&txn).await?;
     record(&txn, Acting::User(actor), &updated, "update_user", now).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok(updated.into())
 }
 
 async fn record<C: ConnectionTrait>(
@@ -178,53 +196,54 @@ async fn record<C: ConnectionTrait>(
     acting: Acting<'_>,
     row: &app_user::Model,
     operation: &str,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 ) -> EngineResult<()> {
     let detail = json!({ "email": row.email, "name": row.name, "isAdmin": row.is_admin });
     history::record_write(db, row.id, "user", operation, acting, detail, at).await?;
     Ok(())
 }
 
-pub async fn get_user(engine: &Engine, user_id: Uuid) -> EngineResult<app_user::Model> {
+pub async fn get_user(engine: &Engine, user_id: Uuid) -> EngineResult<User> {
     app_user::Entity::find_by_id(user_id)
         .one(engine.db())
         .await?
+        .map(User::from)
         .ok_or_else(|| EngineError::not_found("user", user_id))
 }
 
-pub async fn find_by_email(engine: &Engine, email: &str) -> EngineResult<Option<app_user::Model>> {
+pub async fn find_by_email(engine: &Engine, email: &str) -> EngineResult<Option<User>> {
     let email = EmailAddress::parse("email", email)?;
     Ok(app_user::Entity::find()
         .filter(app_user::Column::EmailNormalized.eq(email.normalized()))
         .one(engine.db())
-        .await?)
+        .await?
+        .map(User::from))
 }
 
-pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<app_user::Model>> {
+pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<User>> {
     Ok(app_user::Entity::find()
         .filter(app_user::Column::Id.is_in(ids.iter().copied()))
         .all(engine.db())
-        .await?)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
 }
 
 pub async fn list_users(
     engine: &Engine,
     actor: &Actor,
     page: PageRequest,
-) -> EngineResult<Page<app_user::Model>> {
+) -> EngineResult<Page<User>> {
     if !actor.is_admin {
         return Err(EngineError::Forbidden(
             "listing users needs the role admin".into(),
         ));
     }
-    let query = app_user::Entity::find().order_by_asc(app_user::Column::EmailNormalized);
-    let total = query.clone().count(engine.db()).await?;
-    let items = query
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(engine.db())
-        .await?;
-    Ok(Page::new(items, page, total))
+    let query = app_user::Entity::find()
+        .order_by_asc(app_user::Column::EmailNormalized)
+        .order_by_asc(app_user::Column::Id);
+    Ok(page_of(engine.db(), query, page).await?.map(User::from))
 }
 
 /// The user linked to an outside identity (issuer, subject), if any.
@@ -232,7 +251,7 @@ pub async fn by_identity(
     engine: &Engine,
     issuer: &str,
     subject: &str,
-) -> EngineResult<Option<app_user::Model>> {
+) -> EngineResult<Option<User>> {
     let Some(link) = user_identity::Entity::find()
         .filter(user_identity::Column::Issuer.eq(issuer))
         .filter(user_identity::Column::Subject.eq(subject))
@@ -243,7 +262,8 @@ pub async fn by_identity(
     };
     Ok(app_user::Entity::find_by_id(link.user_id)
         .one(engine.db())
-        .await?)
+        .await?
+        .map(User::from))
 }
 
 /// Links an outside identity to a user found by verified e-mail, on first sight only: a user who

@@ -1,0 +1,67 @@
+//! The zone in which something of a group or a forum (a document, an amendment, an e-mail) is
+//! shown and counted: its group's, else its forum's, else UTC (DECISIONS §8). Loaded for a whole
+//! page at once, in two statements.
+
+use crate::areas::forums::ForumSettings;
+use crate::kernel::error::EngineResult;
+use crate::types::TimeZone;
+use govflow_entities::{forum, working_group};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The zones of some groups and forums, by id.
+#[derive(Debug, Default)]
+pub struct Zones(HashMap<Uuid, TimeZone>);
+
+impl Zones {
+    /// The zones of the places named, each a group (if any) and a forum (if any).
+    pub async fn load<C: ConnectionTrait>(
+        db: &C,
+        places: impl IntoIterator<Item = (Option<Uuid>, Option<Uuid>)>,
+    ) -> EngineResult<Zones> {
+        let (groups, forums): (Vec<Option<Uuid>>, Vec<Option<Uuid>>) = places.into_iter().unzip();
+        let mut zones = HashMap::new();
+        let group_ids: Vec<Uuid> = groups.into_iter().flatten().collect();
+        if !group_ids.is_empty() {
+            for group in working_group::Entity::find()
+                .filter(working_group::Column::Id.is_in(group_ids))
+                .all(db)
+                .await?
+            {
+                zones.insert(group.id, crate::time::stored_zone(&group.time_zone));
+            }
+        }
+        let forum_ids: Vec<Uuid> = forums.into_iter().flatten().collect();
+        if !forum_ids.is_empty() {
+            for forum in forum::Entity::find()
+                .filter(forum::Column::Id.is_in(forum_ids))
+                .all(db)
+                .await?
+            {
+                zones.insert(forum.id, ForumSettings::of(&forum).zone());
+            }
+        }
+        Ok(Zones(zones))
+    }
+
+    /// The zone of one place: for a single subject, read where it is needed.
+    pub async fn of_place<C: ConnectionTrait>(
+        db: &C,
+        group_id: Option<Uuid>,
+        forum_id: Option<Uuid>,
+    ) -> EngineResult<TimeZone> {
+        Ok(Zones::load(db, [(group_id, forum_id)])
+            .await?
+            .zone(group_id, forum_id))
+    }
+
+    /// The group's zone, else the forum's, else UTC.
+    pub fn zone(&self, group_id: Option<Uuid>, forum_id: Option<Uuid>) -> TimeZone {
+        group_id
+            .and_then(|id| self.0.get(&id))
+            .or_else(|| forum_id.and_then(|id| self.0.get(&id)))
+            .copied()
+            .unwrap_or_else(TimeZone::utc)
+    }
+}
