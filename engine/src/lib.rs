@@ -12,6 +12,8 @@
 pub mod areas;
 pub mod demo;
 pub mod kernel;
+#[cfg(test)]
+mod layers;
 pub mod notify;
 pub mod registry;
 #[cfg(any(test, feature = "testing"))]

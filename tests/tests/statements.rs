@@ -107,3 +107,89 @@ async fn listing_more_documents_costs_no_more_statements() {
     );
     assert!((5..=30).contains(&many), "{many} statements for one page");
 }
+
+const GUARDED: &str = "query($g: ID!) { amendments(groupId: $g, first: 20) { totalCount
+  nodes { title state availableTransitions { name } } } }";
+
+/// Amendments under consultation, whose `adopt` names two guards that read the database.
+async fn add_amendments_in_consultation(
+    app: &TestApp,
+    group: &str,
+    chair: &govflow_tests::TestUser,
+    range: std::ops::Range<usize>,
+) {
+    let closes_at = (app.engine.now() + chrono::Duration::days(20)).to_rfc3339();
+    for index in range {
+        let title = format!("Paper {index:02}");
+        let document = app
+            .document(group, "expert_paper", &title, "First text\n")
+            .await;
+        let data = app
+            .ok(
+                "mutation($input: CreateAmendmentInput!) { createAmendment(input: $input) { id } }",
+                json!({ "input": { "groupId": group, "documentId": document, "text": "Second text\n" } }),
+                chair,
+            )
+            .await;
+        let amendment = data["createAmendment"]["id"].as_str().unwrap().to_owned();
+        app.ok(
+            "mutation($a: ID!, $c: DateTime!) { openConsultation(id: $a, closesAt: $c) { state } }",
+            json!({ "a": amendment, "c": closes_at }),
+            chair,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn available_transitions_of_guarded_subjects_cost_a_few_statements_per_guard() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let chair = app.create_user("chair@example.org", "Chair").await;
+    app.grant(&chair, "chair", "groupId", &group).await;
+    add_amendments_in_consultation(&app, &group, &chair, 0..2).await;
+    let variables = json!({ "g": group });
+
+    let count = |variables: serde_json::Value| {
+        let app = &app;
+        let chair = &chair;
+        async move {
+            let before = app.engine.statements_executed();
+            let data = app.ok(GUARDED, variables, chair).await;
+            (app.engine.statements_executed() - before, data)
+        }
+    };
+    let (few, data) = count(variables.clone()).await;
+    // The window is open: `adopt` is refused by its guard, and the chair may still withdraw.
+    let names: Vec<&str> = data["amendments"]["nodes"][0]["availableTransitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|transition| transition["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"adopt"), "{names:?}");
+    assert!(names.contains(&"withdraw"), "{names:?}");
+
+    add_amendments_in_consultation(&app, &group, &chair, 2..12).await;
+    let (many, data) = count(variables.clone()).await;
+    assert_eq!(data["amendments"]["totalCount"], 12);
+    assert!(
+        many <= few + 2,
+        "2 amendments took {few} statements, 12 took {many}"
+    );
+    assert!((3..=16).contains(&many), "{many} statements for one page");
+
+    // Once the windows close the guards let `adopt` through, for every amendment of the page.
+    app.clock.advance(chrono::Duration::days(21));
+    let (_, data) = count(variables).await;
+    for node in data["amendments"]["nodes"].as_array().unwrap() {
+        let names: Vec<&str> = node["availableTransitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|transition| transition["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"adopt"), "{names:?}");
+    }
+}

@@ -340,3 +340,28 @@ pub async fn ping(db: &DatabaseConnection) -> EngineResult<()> {
     db.execute_unprepared("SELECT 1").await?;
     Ok(())
 }
+
+/// Applies `update` to the row `id` only while its version is still `seen`, and bumps the version
+/// in the same statement: `UPDATE … SET version = version + 1 … WHERE id = $id AND version = $seen`.
+/// This one statement is what makes two writers never both win, whatever the database's
+/// isolation. `false` when another writer changed the row first: then nothing was written.
+pub async fn update_if_unchanged<E, C>(
+    db: &C,
+    update: sea_orm::UpdateMany<E>,
+    (id_column, id): (E::Column, uuid::Uuid),
+    (version_column, seen): (E::Column, i32),
+) -> EngineResult<bool>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let moved = update
+        .col_expr(version_column, Expr::col(version_column).add(1))
+        .filter(id_column.eq(id))
+        .filter(version_column.eq(seen))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}

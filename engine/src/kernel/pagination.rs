@@ -9,6 +9,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use std::collections::HashMap;
+use std::future::Future;
 use uuid::Uuid;
 
 /// The largest page a caller may ask for.
@@ -176,6 +177,49 @@ where
         }
     }
     Ok(pages)
+}
+
+/// Pages of rows made into pages of domain values, in one batch for all the pages: `load` makes
+/// values of every row at once (their workflow state, their zones), and `value_id` says which row
+/// a value came from. Each page keeps its order and its total.
+pub async fn load_pages<R, T, Fut>(
+    pages: HashMap<Uuid, Page<R>>,
+    row_id: impl Fn(&R) -> Uuid,
+    value_id: impl Fn(&T) -> Uuid,
+    load: impl FnOnce(Vec<R>) -> Fut,
+) -> EngineResult<HashMap<Uuid, Page<T>>>
+where
+    R: Clone,
+    Fut: Future<Output = EngineResult<Vec<T>>>,
+{
+    let rows = pages
+        .values()
+        .flat_map(|page| page.items.iter().cloned())
+        .collect();
+    let mut values: HashMap<Uuid, T> = load(rows)
+        .await?
+        .into_iter()
+        .map(|value| (value_id(&value), value))
+        .collect();
+    Ok(pages
+        .into_iter()
+        .map(|(parent, page)| {
+            let Page {
+                items,
+                offset,
+                total,
+            } = page.map(|row| values.remove(&row_id(&row)));
+            let items = items.into_iter().flatten().collect();
+            (
+                parent,
+                Page {
+                    items,
+                    offset,
+                    total,
+                },
+            )
+        })
+        .collect())
 }
 
 /// The column the window query numbers each parent's children in.

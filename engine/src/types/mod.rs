@@ -139,16 +139,6 @@ impl RequiredText {
     pub fn into_string(self) -> String {
         self.0
     }
-
-    /// Parses a field that may be absent (an edit that leaves it as it is).
-    pub fn parse_optional(
-        field: &str,
-        raw: Option<&str>,
-        max_chars: usize,
-    ) -> Result<Option<String>, EngineError> {
-        raw.map(|raw| RequiredText::parse(field, raw, max_chars).map(RequiredText::into_string))
-            .transpose()
-    }
 }
 
 /// One line of text (a name, a title): a [`RequiredText`] without control characters. These

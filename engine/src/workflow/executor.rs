@@ -10,6 +10,7 @@
 //! all.
 
 use crate::kernel::actor::{Acting, SubjectScope};
+use crate::kernel::db::update_if_unchanged;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -20,9 +21,8 @@ use crate::workflow::guards::{self, GuardContext, GuardSubject};
 use crate::workflow::subjects::{self, SubjectInfo, SubjectState, TransitionCall};
 use govflow_entities::workflow_instance;
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, TransactionTrait, sea_query::Expr,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -245,21 +245,19 @@ pub(crate) async fn advance(
     to_state: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> EngineResult<bool> {
-    let moved = workflow_instance::Entity::update_many()
+    let update = workflow_instance::Entity::update_many()
         .col_expr(
             workflow_instance::Column::State,
             Expr::value(to_state.to_owned()),
         )
-        .col_expr(
-            workflow_instance::Column::Version,
-            Expr::col(workflow_instance::Column::Version).add(1),
-        )
-        .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now))
-        .filter(workflow_instance::Column::Id.eq(seen.id))
-        .filter(workflow_instance::Column::Version.eq(seen.version))
-        .exec(txn)
-        .await?;
-    Ok(moved.rows_affected == 1)
+        .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now));
+    update_if_unchanged(
+        txn,
+        update,
+        (workflow_instance::Column::Id, seen.id),
+        (workflow_instance::Column::Version, seen.version),
+    )
+    .await
 }
 
 /// Somebody else moved the subject between our read and our update: say what their move means.
@@ -436,20 +434,33 @@ pub async fn create_subject(
     Ok(instance)
 }
 
-/// Records a write that is not a transition (an edit of the subject's own fields): refuses a
-/// subject `acting` may not see as NOT_FOUND, checks `expectedVersion`, bumps the version and
-/// appends a history row with from = to.
-pub async fn record_edit(
+/// An edit of a subject's own fields, as its history records it.
+pub struct Edit<'a> {
+    pub subject_id: Uuid,
+    /// The operation's name in the history (`update_group`).
+    pub operation: &'a str,
+    pub expected_version: Option<i32>,
+    /// What changed, by field, as the history's `detail` shows it.
+    pub changed: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Saves an edit of a subject's own fields (not a transition): refuses a subject `acting` may not
+/// see as NOT_FOUND, checks `expectedVersion`, bumps the version, appends a history row with
+/// from = to, and writes the area's `row`, all in the caller's transaction. Returns the instance
+/// as it now is, and the row as written.
+pub async fn save_edit<A>(
     engine: &Engine,
     txn: &DatabaseTransaction,
     acting: Acting<'_>,
-    subject_id: Uuid,
-    operation: &str,
-    expected_version: Option<i32>,
-    detail: serde_json::Value,
-) -> EngineResult<workflow_instance::Model> {
-    let instance = subjects::readable_instance(engine, txn, acting, subject_id).await?;
-    check_expected_version(&instance, expected_version)?;
+    edit: Edit<'_>,
+    row: A,
+) -> EngineResult<(workflow_instance::Model, <A::Entity as EntityTrait>::Model)>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let instance = subjects::readable_instance(engine, txn, acting, edit.subject_id).await?;
+    check_expected_version(&instance, edit.expected_version)?;
     let now = engine.now();
     if !advance(txn, &instance, &instance.state, now).await? {
         return Err(EngineError::StaleState(
@@ -459,24 +470,26 @@ pub async fn record_edit(
     history::append(
         txn,
         NewEntry {
-            subject_id,
+            subject_id: edit.subject_id,
             subject_kind: &instance.subject_kind,
-            transition: operation,
+            transition: edit.operation,
             from_state: &instance.state,
             to_state: &instance.state,
             acting,
             reason: None,
             definition_hash: Some(&instance.definition_hash),
-            detail: Some(detail),
+            detail: Some(serde_json::Value::Object(edit.changed)),
             at: now,
         },
     )
     .await?;
-    Ok(workflow_instance::Model {
+    let row = A::Entity::update(row).exec(txn).await?;
+    let instance = workflow_instance::Model {
         version: instance.version + 1,
         updated_at: now,
         ..instance
-    })
+    };
+    Ok((instance, row))
 }
 
 /// The transitions `acting` may take now on each of a page of subjects: allowed from its state,

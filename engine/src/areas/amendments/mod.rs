@@ -20,11 +20,11 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
-use crate::kernel::pagination::{Page, PageRequest, page_of, pages_per_parent};
+use crate::kernel::pagination::{Page, PageRequest, load_pages, page_of, pages_per_parent};
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::effects::{EffectContext, notify_role};
 use crate::workflow::executor::{
-    CreationRequest, authorize_creation, check_expected_version, create_subject, record_edit,
+    CreationRequest, Edit, authorize_creation, check_expected_version, create_subject, save_edit,
 };
 use crate::workflow::subjects::{self, SubjectState};
 use chrono::{DateTime, Utc};
@@ -355,35 +355,16 @@ pub async fn pages_of_documents(
         page,
     )
     .await?;
-    let rows = pages
-        .values()
-        .flat_map(|page| page.items.iter().cloned())
-        .collect();
-    let mut loaded: HashMap<Uuid, Amendment> = with_instances(engine.db(), rows)
-        .await?
-        .into_iter()
-        .map(|loaded| (loaded.row.id, Amendment::from(loaded)))
-        .collect();
-    Ok(pages
-        .into_iter()
-        .map(|(document_id, page)| {
-            let total = page.total;
-            let offset = page.offset;
-            let items = page
-                .items
-                .iter()
-                .filter_map(|row| loaded.remove(&row.id))
-                .collect();
-            (
-                document_id,
-                Page {
-                    items,
-                    offset,
-                    total,
-                },
-            )
-        })
-        .collect())
+    load_pages(
+        pages,
+        |row| row.id,
+        |amendment: &Amendment| amendment.id,
+        |rows| async move {
+            let loaded = with_instances(engine.db(), rows).await?;
+            Ok(loaded.into_iter().map(Amendment::from).collect())
+        },
+    )
+    .await
 }
 
 /// Amendments by id, whatever the caller may read: the caller filters with [`readable_by`].
@@ -552,17 +533,13 @@ pub async fn update_amendment(
         row.title = Set(title);
     }
     row.updated_at = Set(engine.now());
-    let instance = record_edit(
-        engine,
-        &txn,
-        Acting::User(actor),
-        id,
-        "update_amendment",
+    let edit = Edit {
+        subject_id: id,
+        operation: "update_amendment",
         expected_version,
-        serde_json::Value::Object(changed),
-    )
-    .await?;
-    let row = amendment::Entity::update(row).exec(&txn).await?;
+        changed,
+    };
+    let (instance, row) = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
     txn.commit().await?;
     Ok(Amendment::from(Loaded {
         row,

@@ -5,7 +5,7 @@ pub mod member_states;
 
 use crate::kernel::actor::Acting;
 use crate::kernel::actor::{Actor, SubjectScope};
-use crate::kernel::db::begin_write;
+use crate::kernel::db::{begin_write, update_if_unchanged};
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use govflow_entities::forum;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    sea_query::{Expr, ExprTrait},
+    sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -289,19 +289,18 @@ pub async fn update_forum(
     let now = engine.now();
     let settings_json =
         serde_json::to_string(&settings).map_err(|err| EngineError::Internal(err.to_string()))?;
-    let moved = forum::Entity::update_many()
+    let update = forum::Entity::update_many()
         .col_expr(forum::Column::Name, Expr::value(name.clone()))
         .col_expr(forum::Column::Settings, Expr::value(settings_json.clone()))
-        .col_expr(
-            forum::Column::Version,
-            Expr::col(forum::Column::Version).add(1),
-        )
-        .col_expr(forum::Column::UpdatedAt, Expr::value(now))
-        .filter(forum::Column::Id.eq(forum_id))
-        .filter(forum::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected == 0 {
+        .col_expr(forum::Column::UpdatedAt, Expr::value(now));
+    let moved = update_if_unchanged(
+        &txn,
+        update,
+        (forum::Column::Id, forum_id),
+        (forum::Column::Version, current.version),
+    )
+    .await?;
+    if !moved {
         return Err(EngineError::StaleState(
             "another writer changed the forum first: reload it and try again".into(),
         ));

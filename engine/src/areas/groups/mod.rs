@@ -13,10 +13,12 @@ use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
-use crate::kernel::pagination::{Page, PageRequest, page_of, pages_per_parent};
+use crate::kernel::pagination::{Page, PageRequest, load_pages, page_of, pages_per_parent};
 use crate::time::stored_zone;
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
-use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject, record_edit};
+use crate::workflow::executor::{
+    CreationRequest, Edit, authorize_creation, create_subject, save_edit,
+};
 use crate::workflow::subjects::{self, SubjectState};
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, member_state, workflow_instance, working_group};
@@ -203,7 +205,12 @@ pub async fn update_group(
     expected_version: Option<i32>,
 ) -> EngineResult<Group> {
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
-    let theme = RequiredText::parse_optional("theme", update.theme.as_deref(), MAX_TEXT_CHARS)?;
+    let theme = update
+        .theme
+        .as_deref()
+        .map(|theme| RequiredText::parse("theme", theme, MAX_TEXT_CHARS))
+        .transpose()?
+        .map(RequiredText::into_string);
     let zone = update
         .time_zone
         .as_deref()
@@ -243,17 +250,13 @@ pub async fn update_group(
         row.time_zone = Set(zone.name().to_owned());
     }
     row.updated_at = Set(engine.now());
-    let instance = record_edit(
-        engine,
-        &txn,
-        Acting::User(actor),
-        group_id,
-        "update_group",
+    let edit = Edit {
+        subject_id: group_id,
+        operation: "update_group",
         expected_version,
-        serde_json::Value::Object(changed),
-    )
-    .await?;
-    let row = working_group::Entity::update(row).exec(&txn).await?;
+        changed,
+    };
+    let (instance, row) = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
     txn.commit().await?;
     Ok(Group::new(row, &instance))
 }
@@ -340,26 +343,11 @@ pub async fn pages_of_forums(
         page,
     )
     .await?;
-    let rows = pages
-        .values()
-        .flat_map(|page| page.items.iter().cloned())
-        .collect();
-    let mut groups: HashMap<Uuid, Group> = with_instances(engine.db(), rows)
-        .await?
-        .into_iter()
-        .map(|group| (group.id, group))
-        .collect();
-    Ok(pages
-        .into_iter()
-        .map(|(forum_id, page)| {
-            let page = page.map(|row| groups.remove(&row.id));
-            let items = page.items.into_iter().flatten().collect();
-            let page = Page {
-                items,
-                offset: page.offset,
-                total: page.total,
-            };
-            (forum_id, page)
-        })
-        .collect())
+    load_pages(
+        pages,
+        |row| row.id,
+        |group: &Group| group.id,
+        |rows| with_instances(engine.db(), rows),
+    )
+    .await
 }
