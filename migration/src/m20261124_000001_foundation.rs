@@ -6,179 +6,82 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::tables::{NewTable, create_tables, drop_tables};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table("forum")
-                    .col(pk_uuid("id"))
+        create_tables(
+            manager,
+            [
+                NewTable::with_uuid_id("forum")
                     .col(string_uniq("name"))
                     .col(text("settings"))
                     .col(integer("version"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .to_owned(),
-            )
-            .await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("member_state")
-                    .col(pk_uuid("id"))
+                    .timestamps(),
+                NewTable::with_uuid_id("member_state")
                     .col(uuid("forum_id"))
                     .col(string("name"))
                     .col(string("code"))
                     .col(boolean("is_member"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("member_state", "forum_id")
-                            .to("forum", "id"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        unique_index(manager, "member_state", &["forum_id", "code"]).await?;
-        unique_index(manager, "member_state", &["forum_id", "name"]).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("app_user")
-                    .col(pk_uuid("id"))
+                    .timestamps()
+                    .references("forum_id", "forum", "id")
+                    .unique_index(&["forum_id", "code"])
+                    .unique_index(&["forum_id", "name"]),
+                NewTable::with_uuid_id("app_user")
                     .col(string("email"))
                     .col(string_uniq("email_normalized"))
                     .col(string("name"))
                     .col(boolean("is_admin"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .to_owned(),
-            )
-            .await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("user_identity")
-                    .col(pk_uuid("id"))
+                    .timestamps(),
+                NewTable::with_uuid_id("user_identity")
                     .col(uuid("user_id"))
                     .col(string("issuer"))
                     .col(string("subject"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("user_identity", "user_id")
-                            .to("app_user", "id"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        unique_index(manager, "user_identity", &["issuer", "subject"]).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("workflow_definition")
-                    .col(string("hash").primary_key())
+                    .created_at()
+                    .references("user_id", "app_user", "id")
+                    .unique_index(&["issuer", "subject"]),
+                NewTable::keyed_by("workflow_definition", string("hash").primary_key())
                     .col(string("name"))
                     .col(string("subject_kind"))
                     .col(string("file_name"))
                     .col(text("source"))
                     .col(boolean("active"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .to_owned(),
-            )
-            .await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("workflow_instance")
-                    .col(pk_uuid("id"))
+                    .created_at(),
+                NewTable::with_uuid_id("workflow_instance")
                     .col(string("definition_name"))
                     .col(string("definition_hash"))
                     .col(string("subject_kind"))
                     .col(uuid_uniq("subject_id"))
                     .col(string("state"))
                     .col(integer("version"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("workflow_instance", "definition_hash")
-                            .to("workflow_definition", "hash"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("working_group")
-                    .col(pk_uuid("id"))
+                    .timestamps()
+                    .references("definition_hash", "workflow_definition", "hash"),
+                NewTable::with_uuid_id("working_group")
                     .col(uuid("forum_id"))
                     .col(string("name"))
                     .col(text("theme"))
                     .col(uuid_null("lead_member_state_id"))
                     .col(string("time_zone"))
                     .col(timestamp_with_time_zone_null("effective_at"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("working_group", "forum_id")
-                            .to("forum", "id"),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("working_group", "lead_member_state_id")
-                            .to("member_state", "id"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        unique_index(manager, "working_group", &["forum_id", "name"]).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("membership")
-                    .col(pk_uuid("id"))
+                    .timestamps()
+                    .references("forum_id", "forum", "id")
+                    .references("lead_member_state_id", "member_state", "id")
+                    .unique_index(&["forum_id", "name"]),
+                NewTable::with_uuid_id("membership")
                     .col(uuid("user_id"))
                     .col(string("role"))
                     .col(string("scope_kind"))
                     .col(uuid("scope_id"))
                     .col(uuid_null("forum_id"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("membership", "user_id")
-                            .to("app_user", "id"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        unique_index(
-            manager,
-            "membership",
-            &["user_id", "role", "scope_kind", "scope_id"],
-        )
-        .await?;
-        plain_index(manager, "membership", &["scope_id"]).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("history_entry")
-                    .col(pk_uuid("id"))
+                    .created_at()
+                    .references("user_id", "app_user", "id")
+                    .unique_index(&["user_id", "role", "scope_kind", "scope_id"])
+                    .index(&["scope_id"]),
+                NewTable::with_uuid_id("history_entry")
                     .col(uuid("subject_id"))
                     .col(string("subject_kind"))
                     .col(string("transition"))
@@ -190,16 +93,8 @@ impl MigrationTrait for Migration {
                     .col(string_null("definition_hash"))
                     .col(text_null("detail"))
                     .col(timestamp_with_time_zone("at"))
-                    .to_owned(),
-            )
-            .await?;
-        plain_index(manager, "history_entry", &["subject_id", "at"]).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table("outbox_message")
-                    .col(pk_uuid("id"))
+                    .index(&["subject_id", "at"]),
+                NewTable::with_uuid_id("outbox_message")
                     .col(string_uniq("dedup_key"))
                     .col(uuid_null("recipient_user_id"))
                     .col(string("recipient_email"))
@@ -215,49 +110,30 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("next_attempt_at"))
                     .col(timestamp_with_time_zone_null("lease_until"))
                     .col(text_null("last_error"))
-                    .col(timestamp_with_time_zone("created_at"))
+                    .created_at()
                     .col(timestamp_with_time_zone_null("sent_at"))
-                    .to_owned(),
-            )
-            .await?;
-        plain_index(manager, "outbox_message", &["status", "next_attempt_at"]).await?;
-
-        Ok(())
+                    .index(&["status", "next_attempt_at"]),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            "outbox_message",
-            "history_entry",
-            "membership",
-            "working_group",
-            "workflow_instance",
-            "workflow_definition",
-            "user_identity",
-            "app_user",
-            "member_state",
-            "forum",
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            &[
+                "outbox_message",
+                "history_entry",
+                "membership",
+                "working_group",
+                "workflow_instance",
+                "workflow_definition",
+                "user_identity",
+                "app_user",
+                "member_state",
+                "forum",
+            ],
+        )
+        .await
     }
-}
-
-async fn unique_index(
-    manager: &SchemaManager<'_>,
-    table: &'static str,
-    columns: &[&'static str],
-) -> Result<(), DbErr> {
-    crate::create_index(manager, table, columns, true).await
-}
-
-async fn plain_index(
-    manager: &SchemaManager<'_>,
-    table: &'static str,
-    columns: &[&'static str],
-) -> Result<(), DbErr> {
-    crate::create_index(manager, table, columns, false).await
 }

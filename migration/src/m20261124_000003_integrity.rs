@@ -6,6 +6,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
 
+use crate::tables::{drop_index, plain_index};
+
 /// The index's name is what the engine recognises in a uniqueness violation.
 pub const TERMS_OF_REFERENCE_INDEX: &str = "ux_document_group_terms_of_reference";
 
@@ -41,31 +43,16 @@ impl MigrationTrait for Migration {
              WHERE kind = 'terms_of_reference'"
         ))
         .await?;
-        crate::create_index(
-            manager,
-            "workflow_definition",
-            &["subject_kind", "active"],
-            false,
-        )
-        .await
+        plain_index(manager, "workflow_definition", &["subject_kind", "active"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("ix_workflow_definition_subject_kind_active")
-                    .table("workflow_definition")
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(TERMS_OF_REFERENCE_INDEX)
-                    .table("document")
-                    .to_owned(),
-            )
-            .await
+        drop_index(
+            manager,
+            "workflow_definition",
+            "ix_workflow_definition_subject_kind_active",
+        )
+        .await?;
+        drop_index(manager, "document", TERMS_OF_REFERENCE_INDEX).await
     }
 }

@@ -348,6 +348,36 @@ pub fn config_copy() -> tempfile::TempDir {
     dir
 }
 
+/// The transition that [`apply_set_with_suspend`] adds to the shipped `working_group` definition.
+const SUSPEND_TRANSITION: &str = "\n[[transitions]]\nname = \"suspend\"\nfrom = [\"active\"]\nto = \"concluded\"\nroles = [\"forum_coordinator\"]\nreason_required = true\n";
+
+/// Applies to the app's database, with `govflow workflows apply`, the shipped set with one more
+/// working-group transition: `suspend`, from `active` to `concluded`, for a forum coordinator,
+/// with a reason. Asserts that the command succeeds and activates the changed `working_group`;
+/// returns what it printed.
+pub async fn apply_set_with_suspend(app: &TestApp) -> govflow_api::cli::Outcome {
+    let dir = config_copy();
+    let file = dir.path().join("workflows/working_group.toml");
+    let mut text = std::fs::read_to_string(&file).expect("the shipped working_group definition");
+    text.push_str(SUSPEND_TRANSITION);
+    std::fs::write(&file, text).expect("the changed definition is written");
+    let path = dir.path().display().to_string();
+    let applied = govflow_api::cli::execute(
+        ["govflow", "workflows", "apply", path.as_str()],
+        vec![
+            ("GOVFLOW_DATABASE_URL".to_owned(), app.database.url.clone()),
+            ("GOVFLOW_JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert!(
+        applied.stdout.contains("activated working_group"),
+        "{applied:?}"
+    );
+    applied
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

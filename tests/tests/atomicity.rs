@@ -1,5 +1,6 @@
 //! A transition is one transaction: when an effect fails, nothing of it is written.
 
+use govflow_engine::entities::outbox_message;
 use govflow_engine::outbox::{self, OutboxFilter};
 use govflow_engine::pagination::PageRequest;
 use govflow_tests::{TestApp, error_code};
@@ -7,6 +8,22 @@ use serde_json::json;
 use uuid::Uuid;
 
 const CONCLUDE: &str = "mutation($id: ID!) { transition(subjectId: $id, name: \"conclude\", reason: \"Mandate fulfilled\") { state version } }";
+
+/// Every message of the outbox about the subject `subject_id`, oldest first.
+async fn mail_about(app: &TestApp, subject_id: &str) -> Vec<outbox_message::Model> {
+    let subject_id = Uuid::parse_str(subject_id).unwrap();
+    outbox::list(
+        app.engine.db(),
+        &OutboxFilter {
+            subject_id: Some(subject_id),
+            ..OutboxFilter::default()
+        },
+        PageRequest::all(),
+    )
+    .await
+    .unwrap()
+    .items
+}
 
 #[tokio::test]
 async fn a_failing_effect_leaves_no_state_change_no_history_and_no_mail() {
@@ -51,20 +68,9 @@ async fn a_failing_effect_leaves_no_state_change_no_history_and_no_mail() {
         .collect();
     assert!(!transitions.contains(&"conclude"), "{transitions:?}");
 
-    let group_id = Uuid::parse_str(&group).unwrap();
-    let mail = outbox::list(
-        app.engine.db(),
-        &OutboxFilter {
-            subject_id: Some(group_id),
-            ..OutboxFilter::default()
-        },
-        PageRequest::all(),
-    )
-    .await
-    .unwrap();
+    let mail = mail_about(&app, &group).await;
     assert!(
-        mail.items
-            .iter()
+        mail.iter()
             .all(|message| message.template != "group_concluded"),
         "no conclusion notice may be queued"
     );
@@ -84,19 +90,8 @@ async fn a_successful_transition_writes_state_history_and_mail_together() {
     assert_eq!(data["transition"]["state"], "concluded");
     assert_eq!(data["transition"]["version"], 2);
 
-    let group_id = Uuid::parse_str(&group).unwrap();
-    let mail = outbox::list(
-        app.engine.db(),
-        &OutboxFilter {
-            subject_id: Some(group_id),
-            ..OutboxFilter::default()
-        },
-        PageRequest::all(),
-    )
-    .await
-    .unwrap();
+    let mail = mail_about(&app, &group).await;
     let concluded: Vec<_> = mail
-        .items
         .iter()
         .filter(|message| message.template == "group_concluded")
         .collect();

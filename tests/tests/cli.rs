@@ -6,7 +6,7 @@
 //! point (logging set-up, printing, exit code) runs with its output on pipes, as under a service
 //! manager.
 
-use govflow_api::cli::execute;
+use govflow_api::cli::{Outcome, execute};
 use govflow_tests::{DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, base_settings, checked};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -129,6 +129,60 @@ fn env(database: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// `govflow token` for `root@example.org`, living `ttl`, on the database `url`.
+async fn root_token(url: &str, ttl: &str) -> Outcome {
+    execute(
+        [
+            "govflow",
+            "token",
+            "--email",
+            "root@example.org",
+            "--ttl",
+            ttl,
+        ],
+        env(url),
+    )
+    .await
+}
+
+/// Runs `govflow ARGS` as a process of its own (see [`govflow_process`]) and asserts that it is
+/// refused at start (exit code 2) naming the setting `database_url` as `origin` gave it
+/// (`GOVFLOW_DATABASE_URL` or `--database`).
+fn database_refused(args: &[&str], env: &[(&str, &str)], origin: &str) -> Process {
+    let outcome = govflow_process(args, env);
+    assert_eq!(outcome.code, Some(2), "{outcome:?}");
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("setting `database_url` ({origin})")),
+        "{outcome:?}"
+    );
+    outcome
+}
+
+/// `govflow migrate` with the database `url` and the secret in the environment, which must refuse
+/// the database (see [`database_refused`]).
+fn migrate_refused(url: &str) -> Process {
+    database_refused(
+        &["migrate"],
+        &[
+            ("GOVFLOW_DATABASE_URL", url),
+            ("GOVFLOW_JWT_SECRET", TEST_SECRET),
+        ],
+        "GOVFLOW_DATABASE_URL",
+    )
+}
+
+/// `govflow serve` on a random port with the database `url` on the command line and only `env`,
+/// which must refuse the database (see [`database_refused`]).
+fn serve_refused(url: &str, env: &[(&str, &str)]) -> Process {
+    database_refused(
+        &["serve", "--listen", "127.0.0.1:0", "--database", url],
+        env,
+        "--database",
+    )
+}
+
 #[tokio::test]
 async fn admin_create_and_token_give_a_working_login() {
     let database = TestDatabase::create().await;
@@ -154,33 +208,11 @@ async fn admin_create_and_token_give_a_working_login() {
         "{created:?}"
     );
 
-    let minted = execute(
-        [
-            "govflow",
-            "token",
-            "--email",
-            "root@example.org",
-            "--ttl",
-            "1h",
-        ],
-        env(&url),
-    )
-    .await;
+    let minted = root_token(&url, "1h").await;
     assert_eq!(minted.code, 0, "{minted:?}");
     let token = minted.stdout.trim().to_owned();
 
-    let bad_ttl = execute(
-        [
-            "govflow",
-            "token",
-            "--email",
-            "root@example.org",
-            "--ttl",
-            "soon",
-        ],
-        env(&url),
-    )
-    .await;
+    let bad_ttl = root_token(&url, "soon").await;
     assert_eq!(bad_ttl.code, 2, "{bad_ttl:?}");
     let nobody = execute(
         ["govflow", "token", "--email", "nobody@example.org"],
@@ -207,25 +239,7 @@ async fn workflows_apply_switches_the_set_and_old_subjects_keep_their_version() 
     let old_group = app.group(&forum, "Digital Governance").await;
 
     // A changed working_group: one more transition.
-    let dir = govflow_tests::config_copy();
-    let file = dir.path().join("workflows/working_group.toml");
-    let mut text = std::fs::read_to_string(&file).unwrap();
-    text.push_str(
-        "\n[[transitions]]\nname = \"suspend\"\nfrom = [\"active\"]\nto = \"concluded\"\nroles = [\"forum_coordinator\"]\nreason_required = true\n",
-    );
-    std::fs::write(&file, text).unwrap();
-
-    let path = dir.path().display().to_string();
-    let applied = execute(
-        ["govflow", "workflows", "apply", path.as_str()],
-        env(&app.database.url),
-    )
-    .await;
-    assert_eq!(applied.code, 0, "{applied:?}");
-    assert!(
-        applied.stdout.contains("activated working_group"),
-        "{applied:?}"
-    );
+    let applied = govflow_tests::apply_set_with_suspend(&app).await;
     assert!(
         applied.stdout.contains("retired working_group"),
         "{applied:?}"
@@ -272,24 +286,11 @@ async fn workflows_apply_switches_the_set_and_old_subjects_keep_their_version() 
 fn postgres_on_a_closed_port_fails_at_once_naming_the_setting() {
     let port = closed_port();
     let url = format!("postgres://postgres@127.0.0.1:{port}/govflow");
-    let migrate = govflow_process(
-        &["migrate"],
-        &[
-            ("GOVFLOW_DATABASE_URL", url.as_str()),
-            ("GOVFLOW_JWT_SECRET", TEST_SECRET),
-        ],
-    );
-    assert_eq!(migrate.code, Some(2), "{migrate:?}");
+    let migrate = migrate_refused(&url);
     assert!(
         migrate.elapsed < Duration::from_secs(10),
         "took {:?}",
         migrate.elapsed
-    );
-    assert!(
-        migrate
-            .stderr
-            .contains("setting `database_url` (GOVFLOW_DATABASE_URL)"),
-        "{migrate:?}"
     );
     assert!(
         migrate.stderr.contains(&format!(
@@ -300,21 +301,7 @@ fn postgres_on_a_closed_port_fails_at_once_naming_the_setting() {
     assert!(!migrate.stderr.contains("internal error"), "{migrate:?}");
 
     // The same from `serve`, with the URL on the command line.
-    let serve = govflow_process(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            url.as_str(),
-        ],
-        &[("GOVFLOW_JWT_SECRET", TEST_SECRET)],
-    );
-    assert_eq!(serve.code, Some(2), "{serve:?}");
-    assert!(
-        serve.stderr.contains("setting `database_url` (--database)"),
-        "{serve:?}"
-    );
+    let serve = serve_refused(&url, &[("GOVFLOW_JWT_SECRET", TEST_SECRET)]);
     assert!(serve.stderr.contains("connection refused"), "{serve:?}");
 }
 
@@ -326,20 +313,7 @@ fn a_missing_postgres_database_or_role_says_how_to_create_it() {
     let (host, port) = address.rsplit_once(':').unwrap();
     let name = format!("govflow_missing_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{prefix}/{name}");
-    let outcome = govflow_process(
-        &["migrate"],
-        &[
-            ("GOVFLOW_DATABASE_URL", url.as_str()),
-            ("GOVFLOW_JWT_SECRET", TEST_SECRET),
-        ],
-    );
-    assert_eq!(outcome.code, Some(2), "{outcome:?}");
-    assert!(
-        outcome
-            .stderr
-            .contains("setting `database_url` (GOVFLOW_DATABASE_URL)"),
-        "{outcome:?}"
-    );
+    let outcome = migrate_refused(&url);
     assert!(
         outcome.stderr.contains(&format!(
             "cannot open database `{name}` on PostgreSQL {address}: it does not exist"
@@ -356,16 +330,10 @@ fn a_missing_postgres_database_or_role_says_how_to_create_it() {
 
     let role = format!("govflow_nobody_{}", uuid::Uuid::new_v4().simple());
     let url = format!("postgres://{role}@{address}/postgres");
-    let outcome = govflow_process(
+    let outcome = database_refused(
         &["migrate", "--database", url.as_str()],
         &[("GOVFLOW_JWT_SECRET", TEST_SECRET)],
-    );
-    assert_eq!(outcome.code, Some(2), "{outcome:?}");
-    assert!(
-        outcome
-            .stderr
-            .contains("setting `database_url` (--database)"),
-        "{outcome:?}"
+        "--database",
     );
     assert!(outcome.stderr.contains(&role), "{outcome:?}");
     // A server that checks passwords does not say whether the role exists; one that trusts
@@ -384,21 +352,7 @@ fn sqlite_in_a_missing_folder_names_the_folder_not_the_secret() {
     let expected = format!("the folder `{}` does not exist", folder.display());
 
     // Without a secret, one would be generated beside the database: the folder is still named.
-    let serve = govflow_process(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            url.as_str(),
-        ],
-        &[],
-    );
-    assert_eq!(serve.code, Some(2), "{serve:?}");
-    assert!(
-        serve.stderr.contains("setting `database_url` (--database)"),
-        "{serve:?}"
-    );
+    let serve = serve_refused(&url, &[]);
     assert!(serve.stderr.contains(&expected), "{serve:?}");
     assert!(
         serve
@@ -409,20 +363,7 @@ fn sqlite_in_a_missing_folder_names_the_folder_not_the_secret() {
     assert!(!serve.stderr.contains("jwt_secret"), "{serve:?}");
 
     // With a secret, the database itself is the first thing opened.
-    let migrate = govflow_process(
-        &["migrate"],
-        &[
-            ("GOVFLOW_DATABASE_URL", url.as_str()),
-            ("GOVFLOW_JWT_SECRET", TEST_SECRET),
-        ],
-    );
-    assert_eq!(migrate.code, Some(2), "{migrate:?}");
-    assert!(
-        migrate
-            .stderr
-            .contains("setting `database_url` (GOVFLOW_DATABASE_URL)"),
-        "{migrate:?}"
-    );
+    let migrate = migrate_refused(&url);
     assert!(migrate.stderr.contains(&expected), "{migrate:?}");
     assert!(!folder.exists(), "nothing is created on the way");
 }

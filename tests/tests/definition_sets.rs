@@ -2,39 +2,13 @@
 //! subjects under it and acts on subjects created under it by any other server, without a
 //! restart; subjects started under the old set keep their version.
 
-use govflow_api::cli::execute;
-use govflow_tests::{TEST_SECRET, TestApp};
+use govflow_tests::{TestApp, apply_set_with_suspend};
 use serde_json::{Value, json};
 
 const CREATE_GROUP: &str = "mutation($f: ID!, $name: String!) { createGroup(input: { forumId: $f, name: $name, theme: \"Data\" }) { id } }";
 const READ_GROUP: &str = "query($id: ID!) { group(id: $id) { state availableTransitions { name }
   history { edges { node { definitionVersion } } } } }";
 const SUSPEND: &str = "mutation($id: ID!) { transition(subjectId: $id, name: \"suspend\", reason: \"paused by the ministers\") { state } }";
-
-/// Applies the shipped set with one more working-group transition, `suspend`.
-async fn apply_changed_set(app: &TestApp) {
-    let dir = govflow_tests::config_copy();
-    let file = dir.path().join("workflows/working_group.toml");
-    let mut text = std::fs::read_to_string(&file).unwrap();
-    text.push_str(
-        "\n[[transitions]]\nname = \"suspend\"\nfrom = [\"active\"]\nto = \"concluded\"\nroles = [\"forum_coordinator\"]\nreason_required = true\n",
-    );
-    std::fs::write(&file, text).unwrap();
-    let path = dir.path().display().to_string();
-    let applied = execute(
-        ["govflow", "workflows", "apply", path.as_str()],
-        vec![
-            ("GOVFLOW_DATABASE_URL".to_owned(), app.database.url.clone()),
-            ("GOVFLOW_JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
-        ],
-    )
-    .await;
-    assert_eq!(applied.code, 0, "{applied:?}");
-    assert!(
-        applied.stdout.contains("activated working_group"),
-        "{applied:?}"
-    );
-}
 
 async fn create_group_at(app: &TestApp, address: &str, forum: &str, name: &str) -> String {
     let response = app
@@ -71,7 +45,7 @@ async fn servers_started_before_an_apply_run_the_new_set() {
     let (forum, _) = app.forum("Digital Nations").await;
     let old_group = create_group_at(&app, &app.address, &forum, "Old Group").await;
 
-    apply_changed_set(&app).await;
+    apply_set_with_suspend(&app).await;
     let after = app.spawn_peer(None).await;
 
     let old = app

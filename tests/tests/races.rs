@@ -9,11 +9,47 @@ use govflow_engine::entities::document;
 use govflow_engine::workflow::{TransitionRequest, take_transition};
 use govflow_engine::{Acting, Actor, Clock, db::begin_write};
 use govflow_tests::{TestApp, error_code, error_message};
-use sea_orm::{EntityTrait, IntoActiveModel};
+use sea_orm::{DatabaseTransaction, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 const CREATE_DOCUMENT: &str =
     "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { id } }";
+
+/// Asserts that `request` is still waiting for the open transaction `txn` 300 ms after it was
+/// sent (else fails saying `waiting`), then commits `txn` and returns the request's response.
+async fn answer_after_commit(
+    request: JoinHandle<Value>,
+    txn: DatabaseTransaction,
+    waiting: &str,
+) -> Value {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!request.is_finished(), "{waiting}");
+    txn.commit().await.unwrap();
+    request.await.unwrap()
+}
+
+/// Asserts that `response` refuses a terms of reference because the group "Digital Governance"
+/// already has one.
+fn assert_refused_as_second_terms_of_reference(response: &Value) {
+    assert_eq!(error_code(response), "CONFLICT", "{response}");
+    assert!(
+        error_message(response).contains("\"Digital Governance\" already has terms of reference"),
+        "{response}"
+    );
+}
+
+/// Asserts that `group` has exactly one terms of reference.
+async fn assert_one_terms_of_reference(app: &TestApp, group: &str) {
+    let data = app
+        .ok(
+            "query($g: ID!) { documents(groupId: $g, kind: \"terms_of_reference\") { totalCount } }",
+            json!({ "g": group }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(data["documents"]["totalCount"], 1);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_terms_of_reference_leave_one() {
@@ -42,21 +78,9 @@ async fn twenty_concurrent_terms_of_reference_leave_one() {
         .iter()
         .filter(|response| response.get("errors").is_some())
     {
-        assert_eq!(error_code(response), "CONFLICT", "{response}");
-        assert!(
-            error_message(response)
-                .contains("\"Digital Governance\" already has terms of reference"),
-            "{response}"
-        );
+        assert_refused_as_second_terms_of_reference(response);
     }
-    let data = app
-        .ok(
-            "query($g: ID!) { documents(groupId: $g, kind: \"terms_of_reference\") { totalCount } }",
-            json!({ "g": group }),
-            &app.admin,
-        )
-        .await;
-    assert_eq!(data["documents"]["totalCount"], 1);
+    assert_one_terms_of_reference(&app, &group).await;
 }
 
 /// The same race, made certain: terms of reference are being written in a transaction still
@@ -94,26 +118,14 @@ async fn terms_of_reference_created_while_others_commit_are_refused() {
                            "title": "Other terms of reference", "text": "Other text.\n" } }),
         &app.admin,
     );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !second.is_finished(),
-        "the second creation must wait for the first to commit"
-    );
-    txn.commit().await.unwrap();
-    let response = second.await.unwrap();
-    assert_eq!(error_code(&response), "CONFLICT", "{response}");
-    assert!(
-        error_message(&response).contains("\"Digital Governance\" already has terms of reference"),
-        "{response}"
-    );
-    let data = app
-        .ok(
-            "query($g: ID!) { documents(groupId: $g, kind: \"terms_of_reference\") { totalCount } }",
-            json!({ "g": group }),
-            &app.admin,
-        )
-        .await;
-    assert_eq!(data["documents"]["totalCount"], 1);
+    let response = answer_after_commit(
+        second,
+        txn,
+        "the second creation must wait for the first to commit",
+    )
+    .await;
+    assert_refused_as_second_terms_of_reference(&response);
+    assert_one_terms_of_reference(&app, &group).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -155,14 +167,12 @@ async fn a_comment_waits_for_an_adoption_under_way_and_is_then_refused() {
         json!({ "id": amendment }),
         &story.endorser,
     );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !comment.is_finished(),
-        "the comment must wait for the adoption under way"
-    );
-
-    txn.commit().await.unwrap();
-    let response = comment.await.unwrap();
+    let response = answer_after_commit(
+        comment,
+        txn,
+        "the comment must wait for the adoption under way",
+    )
+    .await;
     assert_eq!(error_code(&response), "GUARD_FAILED", "{response}");
     let message = error_message(&response);
     assert!(message.contains("consultation_open"), "{response}");

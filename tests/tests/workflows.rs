@@ -69,67 +69,77 @@ async fn the_shipped_definitions_and_the_issue_example_load() {
     assert!(outcome.stdout.contains("research_task"));
 }
 
-/// Each broken variant of the valid file, with the line and reason it must report.
+/// Broken variants of the valid file: what is replaced, by what, and the line and reason the check
+/// must report.
+const BROKEN: &[(&str, &str, usize, &str)] = &[
+    (
+        "to = \"claimed\"",
+        "to = \"taken\"",
+        13,
+        "unknown state `taken`",
+    ),
+    (
+        "[states.accepted]",
+        "[states.lost]\n[states.accepted]",
+        7,
+        "state `lost` is unreachable",
+    ),
+    (
+        "name = \"accept\"",
+        "name = \"claim\"",
+        19,
+        "duplicate transition `claim`",
+    ),
+    (
+        "group_active",
+        "moon_is_full",
+        15,
+        "unknown guard `moon_is_full`",
+    ),
+    (
+        "roles = [\"chair\"]",
+        "roles = [\"emperor\"]",
+        22,
+        "unknown role `emperor`",
+    ),
+    (
+        "notify = \"chair\"",
+        "fax = \"chair\"",
+        16,
+        "unknown effect `fax`",
+    ),
+    (
+        "group_concluded",
+        "no_such_template",
+        16,
+        "no_such_template",
+    ),
+    (
+        "from = [\"claimed\"]\nto = \"accepted\"",
+        "from = [\"claimed\"]\nto = \"open\"",
+        6,
+        "no path to a terminal state",
+    ),
+    ("from = [\"open\"]\n", "", 10, "has no `from`"),
+    ("initial = \"open\"", "initial = open", 3, ""),
+];
+
+/// Each variant in [`BROKEN`], and one with a transition out of a terminal state, is refused with
+/// its line and reason.
 #[tokio::test]
 async fn every_definition_error_names_file_line_and_reason() {
-    let cases: Vec<(String, usize, &str)> = vec![
-        (
-            VALID.replace("to = \"claimed\"", "to = \"taken\""),
-            13,
-            "unknown state `taken`",
+    let mut cases: Vec<(String, usize, &str)> = BROKEN
+        .iter()
+        .map(|&(from, to, line, reason)| (VALID.replace(from, to), line, reason))
+        .collect();
+    // A transition out of a terminal state, added at the end.
+    cases.push((
+        format!(
+            "{VALID}\n[[transitions]]\nname = \"reopen\"\nfrom = [\"accepted\"]\nto = \"open\"\nroles = [\"chair\"]\n"
         ),
-        (
-            VALID.replace("[states.accepted]", "[states.lost]\n[states.accepted]"),
-            7,
-            "state `lost` is unreachable",
-        ),
-        (
-            VALID.replace("name = \"accept\"", "name = \"claim\""),
-            19,
-            "duplicate transition `claim`",
-        ),
-        (
-            format!(
-                "{VALID}\n[[transitions]]\nname = \"reopen\"\nfrom = [\"accepted\"]\nto = \"open\"\nroles = [\"chair\"]\n"
-            ),
-            26,
-            "terminal",
-        ),
-        (
-            VALID.replace("group_active", "moon_is_full"),
-            15,
-            "unknown guard `moon_is_full`",
-        ),
-        (
-            VALID.replace("roles = [\"chair\"]", "roles = [\"emperor\"]"),
-            22,
-            "unknown role `emperor`",
-        ),
-        (
-            VALID.replace("notify = \"chair\"", "fax = \"chair\""),
-            16,
-            "unknown effect `fax`",
-        ),
-        (
-            VALID.replace("group_concluded", "no_such_template"),
-            16,
-            "no_such_template",
-        ),
-        (
-            VALID.replace(
-                "from = [\"claimed\"]\nto = \"accepted\"",
-                "from = [\"claimed\"]\nto = \"open\"",
-            ),
-            6,
-            "no path to a terminal state",
-        ),
-        (
-            VALID.replace("from = [\"open\"]\n", ""),
-            10,
-            "has no `from`",
-        ),
-        (VALID.replace("initial = \"open\"", "initial = open"), 3, ""),
-    ];
+        26,
+        "terminal",
+    ));
     for (text, line, reason) in cases {
         let outcome = check(&text).await;
         assert_eq!(
