@@ -46,7 +46,8 @@ async fn listing_more_groups_costs_no_more_statements() {
         many <= few + 2,
         "2 groups took {few} statements, 12 took {many}"
     );
-    assert!((5..=16).contains(&many), "{many} statements for one page");
+    // Each child list is a page cut in SQL: its rows and its count, two statements per list.
+    assert!((5..=22).contains(&many), "{many} statements for one page");
 }
 
 const DOCUMENTS: &str = "query($g: ID!) { documents(groupId: $g, first: 20) { edges { node {
