@@ -76,6 +76,11 @@ enum Command {
     },
     /// Loads the demo forum (once) and prints tokens for its users.
     Demo,
+    /// The outbox.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Prints the GraphQL schema (SDL).
     Schema,
 }
@@ -94,6 +99,12 @@ enum WorkflowsCommand {
         /// configured `config_dir`).
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Delivers every message that is due now, then exits (for hosts that run it from cron).
+    Drain,
 }
 
 #[derive(Subcommand)]
@@ -379,6 +390,22 @@ async fn run(cli: Cli, context: &Context<'_>, out: &mut String) -> Result<u8, Fa
         }
         Command::Schema => {
             out.push_str(&crate::graphql::sdl());
+            Ok(0)
+        }
+        Command::Mail {
+            command: MailCommand::Drain,
+        } => {
+            let settings = load_settings(config, context, &Overrides::default())?;
+            let mailer = settings.mailer()?;
+            let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
+            let report = mailer.drain(&engine).await?;
+            line(
+                out,
+                &format!(
+                    "sent {}, to retry {}, dead {}",
+                    report.sent, report.retrying, report.dead
+                ),
+            );
             Ok(0)
         }
     }

@@ -1,4 +1,5 @@
-//! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, and `GET /health`.
+//! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, `GET /health` and `GET /metrics`;
+//! beside it, the mailer that delivers the outbox.
 //!
 //! The GraphQL handler reads the body itself so that every refusal (a body over the limit, a
 //! batch, JSON that is not a GraphQL request) comes back as a GraphQL error body with a code,
@@ -17,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use govflow_engine::notify::mailer::Mailer;
 use govflow_engine::{Clock, Engine, StartError, db};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +67,7 @@ pub struct Server {
     router: Router,
     engine: Engine,
     auth: Arc<Authenticator>,
+    mailer: Mailer,
 }
 
 /// Connects, migrates and starts the engine: what `serve` and every command that touches the
@@ -100,6 +103,7 @@ pub async fn open_engine(
 impl Server {
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Server, StartupError> {
         let auth = Arc::new(Authenticator::from_settings(settings)?);
+        let mailer = settings.mailer()?;
         let engine = open_engine(settings, clock).await?;
         let listener =
             TcpListener::bind(settings.listen)
@@ -129,6 +133,7 @@ impl Server {
             .route("/graphql", get(crate::graphiql::page).post(graphql_handler))
             .route("/graphiql/{name}", get(crate::graphiql::asset))
             .route("/health", get(health))
+            .route("/metrics", get(metrics))
             .with_state(state);
         if let Some(cors) = cors_layer(&settings.raw.cors_origins) {
             router = router.layer(cors);
@@ -138,6 +143,7 @@ impl Server {
             router,
             engine,
             auth,
+            mailer,
         })
     }
 
@@ -156,14 +162,38 @@ impl Server {
         self.auth.clone()
     }
 
-    /// Serves until `shutdown` completes.
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Serves, and delivers the outbox, until `shutdown` completes; then lets the requests in
+    /// flight and the mailer's round under way finish.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let mailer = tokio::spawn({
+            let mailer = self.mailer.clone();
+            let engine = self.engine.clone();
+            let shutdown = until_stopped();
+            async move { mailer.run(engine, shutdown).await }
+        });
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(until_stopped())
+            .await;
+        let _ = mailer.await;
+        served
     }
 }
 
@@ -228,6 +258,14 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// The counters, in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.engine.metrics().text(),
+    )
 }
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> axum::response::Response {

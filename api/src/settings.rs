@@ -7,6 +7,8 @@
 
 use govflow_engine::ConfigSource;
 use govflow_engine::db::DatabaseKind;
+use govflow_engine::notify::mailer::{MailConfig, Mailer};
+use govflow_engine::notify::transport::{SmtpConfig, SmtpTls, TransportConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -68,6 +70,7 @@ pub struct MailSettings {
     pub transport: String,
     pub file_dir: String,
     pub max_retry_hours: u64,
+    pub poll_seconds: u64,
     pub smtp: SmtpSettings,
 }
 
@@ -79,6 +82,7 @@ pub struct SmtpSettings {
     pub username: String,
     pub password: String,
     pub tls: String,
+    pub timeout_seconds: u64,
 }
 
 /// Settings that have been read and checked: what the server runs with.
@@ -329,6 +333,33 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_ORIGIN.into())
     }
 
+    /// The mailer's settings; a value it cannot use (an address that does not parse, a folder
+    /// that cannot be made) is an error naming its key.
+    pub fn mailer(&self) -> Result<Mailer, SettingsError> {
+        let mail = &self.raw.mail;
+        let transport = match mail.transport.as_str() {
+            "smtp" => TransportConfig::Smtp(SmtpConfig {
+                host: mail.smtp.host.clone(),
+                port: mail.smtp.port,
+                username: mail.smtp.username.clone(),
+                password: mail.smtp.password.clone(),
+                tls: SmtpTls::parse(&mail.smtp.tls).unwrap_or(SmtpTls::None),
+                timeout: std::time::Duration::from_secs(mail.smtp.timeout_seconds),
+            }),
+            "log" => TransportConfig::Log,
+            _ => TransportConfig::File {
+                dir: PathBuf::from(mail.file_dir.trim()),
+            },
+        };
+        let config = MailConfig {
+            from: mail.from.clone(),
+            transport,
+            max_retry_hours: u32::try_from(mail.max_retry_hours).unwrap_or(u32::MAX),
+            poll: std::time::Duration::from_secs(mail.poll_seconds),
+        };
+        Mailer::new(&config).map_err(|(key, problem)| self.error(&key, problem))
+    }
+
     pub fn error(&self, key: &str, problem: impl Into<String>) -> SettingsError {
         SettingsError {
             key: key.to_owned(),
@@ -406,6 +437,9 @@ impl Settings {
                 raw.limits.request_timeout_seconds,
             ),
             ("limits.max_connections", raw.limits.max_connections as u64),
+            ("mail.max_retry_hours", raw.mail.max_retry_hours),
+            ("mail.poll_seconds", raw.mail.poll_seconds),
+            ("mail.smtp.timeout_seconds", raw.mail.smtp.timeout_seconds),
         ];
         for (key, value) in positive {
             if value == 0 {

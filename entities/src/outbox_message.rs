@@ -14,12 +14,16 @@ pub struct Model {
     pub recipient_user_id: Option<Uuid>,
     pub recipient_email: String,
     pub subject_line: String,
+    /// The plain-text body.
     pub body: String,
+    /// The HTML alternative, when the template has one.
+    pub body_html: Option<String>,
     pub template: String,
     pub subject_id: Option<Uuid>,
     pub forum_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
-    /// `pending`, `sending`, `sent` or `dead`.
+    /// `pending` (queued, or retrying after a failure), `sending` (claimed by a mailer until
+    /// `lease_until`), `sent` or `dead`.
     pub status: String,
     pub attempts: i32,
     /// Kept across retries so that a receiver can drop a duplicate.
@@ -29,6 +33,9 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// When the current retry window began: `None` for the creation; set when a dead letter is
+    /// retried, so that `mail.max_retry_hours` counts from then.
+    pub retry_since: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_documents;
 mod m20261124_000003_integrity;
+mod m20261125_000004_mail;
 mod tables;
 
 pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_documents::Migration),
             Box::new(m20261124_000003_integrity::Migration),
+            Box::new(m20261125_000004_mail::Migration),
         ]
     }
 }

@@ -1,18 +1,22 @@
 //! The end-to-end test harness: [`TestApp::spawn`] starts the real govflow server in-process on a
 //! random port, with a fresh database (a temporary SQLite file, or a new PostgreSQL database when
-//! `GOVFLOW_TEST_DATABASE_URL` names a server), a manual clock, and an administrator; it offers a
-//! small GraphQL client and helpers that create users with roles.
+//! `GOVFLOW_TEST_DATABASE_URL` names a server), a manual clock, an in-process SMTP server its
+//! mailer delivers to, and an administrator; it offers a small GraphQL client and helpers that
+//! create users with roles.
 
 use chrono::{DateTime, TimeZone, Utc};
 use govflow_api::auth::Authenticator;
 use govflow_api::server::Server;
 use govflow_api::settings::{RawSettings, Settings};
+use govflow_engine::notify::mailer::{DrainReport, Mailer};
 use govflow_engine::{Engine, ManualClock, users};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
+
+pub mod smtp;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
 pub use govflow_engine::testing::{DATABASE_ENV, TestDatabase};
@@ -36,6 +40,9 @@ pub struct TestApp {
     pub address: String,
     pub engine: Engine,
     pub clock: ManualClock,
+    /// The SMTP server the app's mailer sends to.
+    pub smtp: smtp::TestSmtp,
+    pub mailer: Mailer,
     pub admin: TestUser,
     pub client: reqwest::Client,
     pub settings: Settings,
@@ -54,6 +61,16 @@ pub fn base_settings(database_url: &str) -> RawSettings {
     raw
 }
 
+/// Points the mailer at `smtp`, polling every second, with a short SMTP time-out.
+pub fn send_to(raw: &mut RawSettings, smtp: &smtp::TestSmtp) {
+    raw.mail.transport = "smtp".into();
+    raw.mail.smtp.host = "127.0.0.1".into();
+    raw.mail.smtp.port = smtp.port();
+    raw.mail.smtp.tls = "none".into();
+    raw.mail.poll_seconds = 1;
+    raw.mail.smtp.timeout_seconds = 5;
+}
+
 pub fn checked(raw: RawSettings) -> Settings {
     Settings::check(raw, BTreeMap::new(), Vec::new(), None).expect("test settings are valid")
 }
@@ -66,13 +83,24 @@ impl TestApp {
     /// Spawns with settings changed by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut RawSettings)) -> TestApp {
         let database = TestDatabase::create().await;
+        let smtp = smtp::TestSmtp::start().await;
         let mut raw = base_settings(&database.url);
+        send_to(&mut raw, &smtp);
         configure(&mut raw);
         let settings = checked(raw);
-        TestApp::spawn_on(database, settings).await
+        TestApp::spawn_with_smtp(database, settings, smtp).await
     }
 
     pub async fn spawn_on(database: TestDatabase, settings: Settings) -> TestApp {
+        let smtp = smtp::TestSmtp::start().await;
+        TestApp::spawn_with_smtp(database, settings, smtp).await
+    }
+
+    async fn spawn_with_smtp(
+        database: TestDatabase,
+        settings: Settings,
+        smtp: smtp::TestSmtp,
+    ) -> TestApp {
         let clock = ManualClock::new(start_instant());
         let server = Server::build(&settings, Arc::new(clock.clone()))
             .await
@@ -80,6 +108,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", server.port());
         let engine = server.engine().clone();
         let auth = server.authenticator();
+        let mailer = server.mailer().clone();
         let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async {
             let _ = receiver.await;
@@ -99,6 +128,8 @@ impl TestApp {
             address,
             engine,
             clock,
+            smtp,
+            mailer,
             admin,
             client: reqwest::Client::new(),
             settings,
@@ -106,6 +137,14 @@ impl TestApp {
             shutdown: Some(sender),
             database,
         }
+    }
+
+    /// Delivers every due e-mail now, as `govflow mail drain` does, beside the server's own loop.
+    pub async fn drain_mail(&self) -> DrainReport {
+        self.mailer
+            .drain(&self.engine)
+            .await
+            .expect("the outbox can be drained")
     }
 
     pub fn token_for(&self, user_id: Uuid) -> String {

@@ -43,6 +43,7 @@ pub struct Mutation(
     workflow::WorkflowMutation,
     documents::DocumentsMutation,
     amendments::AmendmentsMutation,
+    outbox::OutboxMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -35,26 +35,32 @@ impl ConfigSource {
         }
     }
 
-    /// The e-mail templates, as (template name, text).
+    /// The e-mail templates, as (template name, text): `name` for a `name.txt` (subject line and
+    /// plain text), `name.html` for its HTML sibling.
     pub fn template_sources(&self) -> EngineResult<Vec<SourceFile>> {
-        let files = match self {
-            ConfigSource::Dir(dir) => read_dir_files(&dir.join("templates"), "txt")?,
-            ConfigSource::BuiltIn => builtin_files("templates", "txt"),
-        };
-        Ok(files
-            .into_iter()
-            .map(|(path, text)| {
-                let name = Path::new(&path)
+        let mut files = Vec::new();
+        for extension in ["txt", "html"] {
+            let found = match self {
+                ConfigSource::Dir(dir) => read_dir_files(&dir.join("templates"), extension)?,
+                ConfigSource::BuiltIn => builtin_files("templates", extension),
+            };
+            files.extend(found.into_iter().map(|(path, text)| {
+                let stem = Path::new(&path)
                     .file_stem()
                     .map(|stem| stem.to_string_lossy().into_owned())
                     .unwrap_or(path);
+                let name = if extension == "html" {
+                    format!("{stem}.html")
+                } else {
+                    stem
+                };
                 (name, text)
-            })
-            .collect())
+            }));
+        }
+        Ok(files)
     }
 }
 
-/// The built-in files of one folder with one extension, sorted by name like a folder's.
 fn builtin_files(dir: &str, extension: &str) -> Vec<SourceFile> {
     let mut files: Vec<SourceFile> = BUILT_IN
         .get_dir(dir)

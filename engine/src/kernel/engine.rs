@@ -10,6 +10,7 @@
 use crate::kernel::clock::Clock;
 use crate::kernel::config::ConfigSource;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::metrics::Metrics;
 use crate::notify::templates::Templates;
 use crate::workflow::subjects::SubjectKinds;
 use crate::workflow::{self, Definition, Definitions, Vocabulary, store};
@@ -40,6 +41,7 @@ struct Inner {
     /// What stored definitions are parsed against when they are loaded after start.
     vocabulary: Vocabulary,
     kinds: SubjectKinds,
+    metrics: Metrics,
     templates: Templates,
     config: ConfigSource,
 }
@@ -88,6 +90,7 @@ impl Engine {
                 definitions: RwLock::new(Arc::new(definitions)),
                 vocabulary,
                 kinds,
+                metrics: Metrics::new(),
                 templates,
                 config,
             }),
@@ -213,6 +216,11 @@ impl Engine {
         );
         self.replace_definitions(|_| Arc::clone(&fresh));
         Ok(fresh)
+    }
+
+    /// The counters `/metrics` shows.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The subject kinds and the guards they offer.

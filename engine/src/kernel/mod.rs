@@ -9,4 +9,5 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod metrics;
 pub mod pagination;

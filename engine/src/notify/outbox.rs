@@ -2,21 +2,24 @@
 //! and sent later by the mailer. Each row has a natural `dedup_key`, so the same notice to the same
 //! person is never queued twice.
 
-use crate::kernel::error::EngineResult;
+use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::pagination::{Page, PageRequest, page_of};
 use crate::notify::recipients::Recipient;
 use crate::notify::templates::RenderedMail;
 use chrono::{DateTime, Utc};
 use govflow_entities::outbox_message;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 pub struct NewMessage<'a> {
     pub dedup_key: String,
     pub recipient: &'a Recipient,
-    pub mail: RenderedMail,
+    /// The rendered mail, or why the template failed: such a message is queued straight into
+    /// the dead letters with the error, so the change that caused it still commits and the
+    /// failure stays visible (and retryable once the template is fixed).
+    pub mail: Result<RenderedMail, String>,
     pub template: &'a str,
     pub subject_id: Option<Uuid>,
     pub forum_id: Option<Uuid>,
@@ -27,25 +30,38 @@ pub struct NewMessage<'a> {
 /// Queues a message; a second message with the same key is dropped silently.
 pub async fn enqueue<C: ConnectionTrait>(db: &C, message: NewMessage<'_>) -> EngineResult<()> {
     let id = Uuid::now_v7();
+    let (mail, status, last_error) = match message.mail {
+        Ok(mail) => (mail, "pending", None),
+        Err(error) => {
+            let unrendered = RenderedMail {
+                subject: format!("(template `{}` could not be rendered)", message.template),
+                body: String::new(),
+                html: None,
+            };
+            (unrendered, "dead", Some(error))
+        }
+    };
     let row = outbox_message::ActiveModel {
         id: Set(id),
         dedup_key: Set(message.dedup_key),
         recipient_user_id: Set(Some(message.recipient.user_id)),
         recipient_email: Set(message.recipient.email.clone()),
-        subject_line: Set(message.mail.subject),
-        body: Set(message.mail.body),
+        subject_line: Set(mail.subject),
+        body: Set(mail.body),
+        body_html: Set(mail.html),
         template: Set(message.template.to_owned()),
         subject_id: Set(message.subject_id),
         forum_id: Set(message.forum_id),
         group_id: Set(message.group_id),
-        status: Set("pending".into()),
+        status: Set(status.into()),
         attempts: Set(0),
         message_id: Set(format!("<{id}@govflow>")),
         next_attempt_at: Set(message.now),
         lease_until: Set(None),
-        last_error: Set(None),
+        last_error: Set(last_error),
         created_at: Set(message.now),
         sent_at: Set(None),
+        retry_since: Set(None),
     };
     outbox_message::Entity::insert(row)
         .on_conflict_do_nothing_on([outbox_message::Column::DedupKey])
@@ -54,13 +70,82 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, message: NewMessage<'_>) -> Eng
     Ok(())
 }
 
+/// Where a message stands, as people see it: `queued` (not tried yet), `sending` (claimed by a
+/// mailer), `sent`, `retrying` (failed, and will be tried again) or `dead`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailState {
+    Queued,
+    Sending,
+    Sent,
+    Retrying,
+    Dead,
+}
+
+impl MailState {
+    pub const ALL: [MailState; 5] = [
+        MailState::Queued,
+        MailState::Sending,
+        MailState::Sent,
+        MailState::Retrying,
+        MailState::Dead,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MailState::Queued => "queued",
+            MailState::Sending => "sending",
+            MailState::Sent => "sent",
+            MailState::Retrying => "retrying",
+            MailState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> EngineResult<MailState> {
+        MailState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == raw)
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    field,
+                    format!("`{raw}` is not one of queued, sending, sent, retrying, dead"),
+                )
+            })
+    }
+
+    /// The state of a stored row.
+    pub fn of(row: &outbox_message::Model) -> MailState {
+        match row.status.as_str() {
+            "sending" => MailState::Sending,
+            "sent" => MailState::Sent,
+            "dead" => MailState::Dead,
+            _ if row.attempts > 0 => MailState::Retrying,
+            _ => MailState::Queued,
+        }
+    }
+
+    /// The rows in this state, as a condition.
+    fn condition(&self) -> Condition {
+        let status = outbox_message::Column::Status;
+        let pending = Condition::all().add(status.eq("pending"));
+        match self {
+            MailState::Queued => pending.add(outbox_message::Column::Attempts.eq(0)),
+            MailState::Retrying => pending.add(outbox_message::Column::Attempts.gt(0)),
+            MailState::Sending => Condition::all().add(status.eq("sending")),
+            MailState::Sent => Condition::all().add(status.eq("sent")),
+            MailState::Dead => Condition::all().add(status.eq("dead")),
+        }
+    }
+}
+
 /// Filters for reading the outbox.
 #[derive(Debug, Clone, Default)]
 pub struct OutboxFilter {
     pub subject_id: Option<Uuid>,
     pub forum_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
+    /// The stored status (`pending`, `sending`, `sent`, `dead`).
     pub status: Option<String>,
+    pub state: Option<MailState>,
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -82,6 +167,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(status) = &filter.status {
         query = query.filter(outbox_message::Column::Status.eq(status.clone()));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(state.condition());
     }
     page_of(db, query, page).await
 }

@@ -1,6 +1,8 @@
-//! The e-mail templates (minijinja). A template's first line is `Subject: ...`; the rest, after a
-//! blank line, is the plain-text body. Undefined variables are errors, not blanks: a notice that
-//! cannot be rendered fails the transition that wanted to send it, rather than going out wrong.
+//! The e-mail templates (minijinja). A template `name.txt` starts with a `Subject: ...` line; the
+//! rest, after a blank line, is the plain-text body. An optional sibling `name.html` is the HTML
+//! alternative (escaped by minijinja, since its name ends in `.html`). Undefined variables are
+//! errors, not blanks: a notice that cannot be rendered goes to the dead letters with the error,
+//! rather than out wrong.
 
 use crate::kernel::config::SourceFile;
 use crate::kernel::error::{EngineError, EngineResult};
@@ -17,6 +19,7 @@ pub struct Templates {
 pub struct RenderedMail {
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
 }
 
 impl Templates {
@@ -26,8 +29,11 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         let mut names = BTreeSet::new();
         let mut errors = Vec::new();
+        let mut html = Vec::new();
         for (name, text) in sources {
-            if !text.starts_with("Subject:") {
+            if let Some(stem) = name.strip_suffix(".html") {
+                html.push(stem.to_owned());
+            } else if !text.starts_with("Subject:") {
                 errors.push(format!(
                     "template `{name}`:1: must start with a `Subject:` line"
                 ));
@@ -41,7 +47,16 @@ impl Templates {
                 ));
                 continue;
             }
-            names.insert(name);
+            if !name.ends_with(".html") {
+                names.insert(name);
+            }
+        }
+        for stem in html {
+            if !names.contains(&stem) {
+                errors.push(format!(
+                    "template `{stem}.html` has no `{stem}.txt` beside it (the subject line and plain text)"
+                ));
+            }
         }
         if errors.is_empty() {
             Ok(Templates { env, names })
@@ -64,9 +79,17 @@ impl Templates {
         })?;
         let (first, rest) = text.split_once('\n').unwrap_or((text.as_str(), ""));
         let subject = first.trim_start_matches("Subject:").trim().to_owned();
+        let html_name = format!("{name}.html");
+        let html = match self.env.get_template(&html_name) {
+            Ok(template) => Some(template.render(context).map_err(|err| {
+                EngineError::Internal(format!("template `{html_name}` failed to render: {err}"))
+            })?),
+            Err(_) => None,
+        };
         Ok(RenderedMail {
             subject,
             body: rest.trim_start_matches(['\r', '\n']).to_owned(),
+            html,
         })
     }
 }

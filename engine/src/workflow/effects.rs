@@ -84,7 +84,10 @@ async fn notify(
             "at": format!("{} ({})", local.format("%Y-%m-%d %H:%M %:z"), zone.name()),
             "recipient": { "name": recipient.name, "email": recipient.email },
         }),
-    )?;
+    );
+    if let Err(err) = &rendered {
+        tracing::error!(template, "an e-mail could not be rendered: {err}");
+    }
     outbox::enqueue(
         context.txn,
         NewMessage {
@@ -93,7 +96,7 @@ async fn notify(
                 context.history_id, template, recipient.user_id
             ),
             recipient,
-            mail: rendered,
+            mail: rendered.map_err(|err| err.to_string()),
             template,
             subject_id: Some(context.subject_id),
             forum_id: context.subject.scope.forum_id,
