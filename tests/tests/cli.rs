@@ -533,3 +533,46 @@ async fn a_toml_syntax_error_shows_the_line_and_a_caret() {
         outcome.stdout
     );
 }
+
+#[tokio::test]
+async fn mail_drain_delivers_what_is_due_and_exits() {
+    // The server's own mailer waits an hour between rounds, so the drain below does the work.
+    let app = TestApp::spawn_with(|raw| raw.mail.poll_seconds = 3600).await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let expert = app.create_user("expert@ee.example", "Expert").await;
+    app.grant(&expert, "expert", "groupId", &group).await;
+    app.ok(
+        "mutation($id: ID!) { transition(subjectId: $id, name: \"conclude\", reason: \"Done\") { state } }",
+        json!({ "id": group }),
+        &app.admin,
+    )
+    .await;
+    let mut settings = env(&app.database.url);
+    settings.extend([
+        ("GOVFLOW_MAIL__TRANSPORT".into(), "smtp".into()),
+        ("GOVFLOW_MAIL__SMTP__HOST".into(), "127.0.0.1".into()),
+        (
+            "GOVFLOW_MAIL__SMTP__PORT".into(),
+            app.smtp.port().to_string(),
+        ),
+    ]);
+    let drained = execute(["govflow", "mail", "drain"], settings.clone()).await;
+    assert_eq!(drained.code, 0, "{drained:?}");
+    assert!(
+        drained.stdout.contains("sent 1, to retry 0, dead 0"),
+        "{drained:?}"
+    );
+    let received = app.smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, ["expert@ee.example"]);
+
+    let again = execute(["govflow", "mail", "drain"], settings.clone()).await;
+    assert!(again.stdout.contains("sent 0"), "{again:?}");
+
+    // A `[mail]` value that cannot be used stops the command, naming the key.
+    settings.push(("GOVFLOW_MAIL__FROM".into(), "not an address".into()));
+    let refused = execute(["govflow", "mail", "drain"], settings).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("mail.from"), "{refused:?}");
+}
