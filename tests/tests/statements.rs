@@ -194,3 +194,42 @@ async fn available_transitions_of_guarded_subjects_cost_a_few_statements_per_gua
         assert!(names.contains(&"adopt"), "{names:?}");
     }
 }
+
+/// A transition without effects, through the generic `transition` mutation: the caller with
+/// their roles (1), then in one transaction the instance (1), the subject with its document, forum
+/// and group (1), the version-checked UPDATE (1), the history row (1) and the amendment's own
+/// UPDATE (1), then the answer's amendment, zone and instance (3). BEGIN and COMMIT come on top.
+const TRANSITION_BUDGET: u64 = 9;
+
+#[tokio::test]
+async fn a_transition_without_effects_stays_within_its_statement_budget() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let chair = app.create_user("chair@example.org", "Chair").await;
+    app.grant(&chair, "chair", "groupId", &group).await;
+    let document = app
+        .document(&group, "expert_paper", "Paper", "First text\n")
+        .await;
+    let data = app
+        .ok(
+            "mutation($input: CreateAmendmentInput!) { createAmendment(input: $input) { id } }",
+            json!({ "input": { "groupId": group, "documentId": document, "text": "Second text\n" } }),
+            &chair,
+        )
+        .await;
+    let amendment = data["createAmendment"]["id"].as_str().unwrap().to_owned();
+    let rebase = "mutation($id: ID!, $v: Int) { transition(subjectId: $id, name: \"rebase\", expectedVersion: $v) { state version } }";
+    for version in 1..=3 {
+        let before = app.engine.statements_executed();
+        let data = app
+            .ok(rebase, json!({ "id": amendment, "v": version }), &chair)
+            .await;
+        let spent = app.engine.statements_executed() - before;
+        assert_eq!(data["transition"]["version"], version + 1);
+        assert!(
+            spent <= TRANSITION_BUDGET,
+            "a rebase took {spent} statements, over the budget of {TRANSITION_BUDGET}"
+        );
+    }
+}

@@ -8,7 +8,8 @@
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use govflow_entities::{app_user, membership};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -141,27 +142,71 @@ impl Actor {
     }
 }
 
+/// One row of a user joined with one of their memberships (none for a user without roles).
+#[derive(FromQueryResult)]
+struct UserWithRole {
+    id: Uuid,
+    email: String,
+    name: String,
+    is_admin: bool,
+    role: Option<String>,
+    scope_kind: Option<String>,
+    scope_id: Option<Uuid>,
+    forum_id: Option<Uuid>,
+}
+
+/// The user and their roles, in one statement: every request starts here, so it costs one
+/// round trip, not one per table.
 async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<Option<Actor>> {
-    let Some(user) = app_user::Entity::find_by_id(user_id).one(db).await? else {
+    let query = Query::select()
+        .columns([
+            (app_user::Entity, app_user::Column::Id),
+            (app_user::Entity, app_user::Column::Email),
+            (app_user::Entity, app_user::Column::Name),
+            (app_user::Entity, app_user::Column::IsAdmin),
+        ])
+        .columns([
+            (membership::Entity, membership::Column::Role),
+            (membership::Entity, membership::Column::ScopeKind),
+            (membership::Entity, membership::Column::ScopeId),
+            (membership::Entity, membership::Column::ForumId),
+        ])
+        .from(app_user::Entity)
+        .left_join(
+            membership::Entity,
+            Expr::col((membership::Entity, membership::Column::UserId))
+                .equals((app_user::Entity, app_user::Column::Id)),
+        )
+        .and_where(Expr::col((app_user::Entity, app_user::Column::Id)).eq(user_id))
+        .to_owned();
+    let rows = UserWithRole::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let grants = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
+    let (id, email, name, is_admin) = (
+        first.id,
+        first.email.clone(),
+        first.name.clone(),
+        first.is_admin,
+    );
+    let grants = rows
         .into_iter()
-        .map(|row| Grant {
-            role: row.role,
-            scope_kind: row.scope_kind,
-            scope_id: row.scope_id,
-            forum_id: row.forum_id,
+        .filter_map(|row| {
+            Some(Grant {
+                role: row.role?,
+                scope_kind: row.scope_kind?,
+                scope_id: row.scope_id?,
+                forum_id: row.forum_id,
+            })
         })
         .collect();
     Ok(Some(Actor {
-        user_id: user.id,
-        email: user.email,
-        name: user.name,
-        is_admin: user.is_admin,
+        user_id: id,
+        email,
+        name,
+        is_admin,
         grants,
     }))
 }

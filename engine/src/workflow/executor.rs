@@ -105,7 +105,8 @@ pub async fn take_transition(
     request: &TransitionRequest,
 ) -> EngineResult<Transitioned> {
     let reason = parse_reason(request.reason.as_deref())?;
-    let instance = subjects::readable_instance(engine, txn, acting, request.subject_id).await?;
+    let (instance, subject) =
+        subjects::readable_subject(engine, txn, acting, request.subject_id).await?;
     let definition = engine
         .definition_by_hash(txn, &instance.definition_hash)
         .await?;
@@ -140,7 +141,6 @@ pub async fn take_transition(
         }
     }
     let kind = engine.subject_kinds().get(&instance.subject_kind)?;
-    let subject = kind.info(&txn.into(), instance.subject_id).await?;
     let call = TransitionCall {
         engine,
         txn,
@@ -196,8 +196,9 @@ pub async fn take_transition(
     )
     .await?;
     let rewritten = kind.after_transition(&call).await?;
-    // When the area changed the subject's fields, its notices show them as they now are.
-    let subject = if rewritten {
+    // When the area changed the subject's fields, its notices show them as they now are; with no
+    // notice to send, nothing needs them.
+    let subject = if rewritten && !transition.effects.is_empty() {
         kind.info(&txn.into(), instance.subject_id).await?
     } else {
         subject
@@ -459,7 +460,7 @@ where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
-    let instance = subjects::readable_instance(engine, txn, acting, edit.subject_id).await?;
+    let (instance, _) = subjects::readable_subject(engine, txn, acting, edit.subject_id).await?;
     check_expected_version(&instance, edit.expected_version)?;
     let now = engine.now();
     if !advance(txn, &instance, &instance.state, now).await? {

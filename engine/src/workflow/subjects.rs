@@ -88,14 +88,15 @@ pub trait SubjectKind: Send + Sync + 'static {
     /// The subject's scope (for role checks and recipients), zone and template fields.
     async fn info(&self, db: &DatabaseExecutor<'_>, subject_id: Uuid) -> EngineResult<SubjectInfo>;
 
-    /// Whether `actor` may know that the subject exists at all (a draft is private to a few).
-    async fn readable(
+    /// Whether `actor` may know that the subject exists at all (a draft is private to a few),
+    /// from its state and what [`SubjectKind::info`] read.
+    fn readable(
         &self,
-        _db: &DatabaseExecutor<'_>,
         _actor: &Actor,
         _instance: &workflow_instance::Model,
-    ) -> EngineResult<bool> {
-        Ok(true)
+        _subject: &SubjectInfo,
+    ) -> bool {
+        true
     }
 
     /// Parses a transition's `input` for this kind; runs before the role check.
@@ -219,37 +220,25 @@ pub async fn lock_instance(
         .await?)
 }
 
-/// Whether `acting` may know that the subject exists. The caller answers `false` exactly as it
-/// answers an unknown id (DECISIONS: a draft the caller may not read is NOT_FOUND), and asks
-/// before any role check, so that FORBIDDEN never tells an outsider the subject is there.
-pub async fn readable<'c>(
-    engine: &Engine,
-    db: impl Into<DatabaseExecutor<'c>>,
-    acting: Acting<'_>,
-    instance: &workflow_instance::Model,
-) -> EngineResult<bool> {
-    // The engine itself (scheduler, effects, closing a vote) acts on subjects nobody shows it.
-    let Acting::User(actor) = acting else {
-        return Ok(true);
-    };
-    let kind = engine.subject_kinds().get(&instance.subject_kind)?;
-    kind.readable(&db.into(), actor, instance).await
-}
-
-/// The instance of a subject `acting` may see; one it may not see is NOT_FOUND like an unknown
-/// id, before anything else about it is looked at.
-pub async fn readable_instance<'c>(
+/// The instance and the subject as `acting` may see them. A subject the caller may not read is
+/// NOT_FOUND, word for word as an unknown id (DECISIONS: a draft the caller may not read is
+/// NOT_FOUND), and this is asked before any role check, so that FORBIDDEN never tells an outsider
+/// the subject is there. The engine itself (scheduler, effects, closing a vote) reads everything.
+pub async fn readable_subject<'c>(
     engine: &Engine,
     db: impl Into<DatabaseExecutor<'c>>,
     acting: Acting<'_>,
     subject_id: Uuid,
-) -> EngineResult<workflow_instance::Model> {
+) -> EngineResult<(workflow_instance::Model, SubjectInfo)> {
     let db = db.into();
     let instance = instance_of(&db, subject_id).await?;
-    if readable(engine, db, acting, &instance).await? {
-        Ok(instance)
-    } else {
-        Err(not_found(subject_id))
+    let kind = engine.subject_kinds().get(&instance.subject_kind)?;
+    let subject = kind.info(&db, subject_id).await?;
+    match acting {
+        Acting::User(actor) if !kind.readable(actor, &instance, &subject) => {
+            Err(not_found(subject_id))
+        }
+        _ => Ok((instance, subject)),
     }
 }
 

@@ -3,18 +3,23 @@
 //! follow them (adoption writes the document's next version), and the guards
 //! `consultation_closed` and `base_is_current`.
 
-use super::{closes_at_of, forum_of, local, may_read, row_in, scope_of, zone_in, zones_of};
+use super::{closes_at_of, forum_of, local, may_read, row_in, zone_in, zones_of};
 use crate::areas::documents;
 use crate::areas::forums::ForumSettings;
 use crate::kernel::actor::{Actor, SubjectScope};
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::time::stored_zone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
 use crate::workflow::subjects::{SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
-use govflow_entities::{amendment, document_version, workflow_instance};
+use chrono::{DateTime, Utc};
+use govflow_entities::{
+    amendment, document, document_version, forum, workflow_instance, working_group,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
+    FromQueryResult, QueryFilter,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -32,47 +37,43 @@ impl SubjectKind for AmendmentKind {
         "amendment"
     }
 
+    /// One statement: the amendment with its document, forum and group.
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
-        let row = row_in(db, id).await?;
-        let doc = documents::get_document_in(db, row.document_id).await?;
-        let zone = documents::zone_of(db, &doc).await?;
-        let forum = forum_of(db, row.forum_id).await?;
-        let group_name = match row.group_id {
-            Some(group_id) => crate::areas::groups::get_row_in(db, group_id).await?.name,
-            None => forum.name.clone(),
+        let context = Context::load(db, id).await?;
+        let zone = match &context.group_zone {
+            Some(zone) => stored_zone(zone),
+            None => ForumSettings::stored(context.forum_id, &context.forum_settings).zone(),
         };
         Ok(SubjectInfo {
             kind: "amendment".into(),
-            scope: scope_of(&row),
+            scope: SubjectScope {
+                forum_id: Some(context.forum_id),
+                group_id: context.group_id,
+                ..SubjectScope::default()
+            },
             time_zone: zone,
             fields: json!({
-                "id": row.id.to_string(),
-                "title": row.title,
-                "document_title": doc.title,
-                "document_kind": doc.kind.replace('_', " "),
-                "base_version": row.base_version,
-                "adopted_version": row.adopted_version,
-                "closes_at": row.closes_at.map(|at| local(zone, at)),
-                "group_name": group_name,
+                "id": context.id.to_string(),
+                "title": context.title,
+                "document_title": context.document_title,
+                "document_kind": context.document_kind.replace('_', " "),
+                "base_version": context.base_version,
+                "adopted_version": context.adopted_version,
+                "closes_at": context.closes_at.map(|at| local(zone, at)),
+                "group_name": context.group_name.unwrap_or_else(|| context.forum_name.clone()),
             }),
-            forum: json!({ "id": forum.id.to_string(), "name": forum.name }),
+            forum: json!({ "id": context.forum_id.to_string(), "name": context.forum_name }),
         })
     }
 
     /// Drafts are private to the group's chair, experts and coordinators.
-    async fn readable(
+    fn readable(
         &self,
-        db: &DatabaseExecutor<'_>,
         actor: &Actor,
         instance: &workflow_instance::Model,
-    ) -> EngineResult<bool> {
-        // A scope only ever adds roles: when the rule already passes without one, the amendment's
-        // row (for its group) need not be read, so amendments past `draft` cost no query.
-        if may_read(actor, &instance.state, &SubjectScope::default()) {
-            return Ok(true);
-        }
-        let row = row_in(db, instance.subject_id).await?;
-        Ok(may_read(actor, &instance.state, &scope_of(&row)))
+        subject: &SubjectInfo,
+    ) -> bool {
+        may_read(actor, &instance.state, &subject.scope)
     }
 
     /// The consultation window must be long enough, and a rebase's new text must be a text.
@@ -114,58 +115,59 @@ impl SubjectKind for AmendmentKind {
 
     async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
         let now = call.engine.now();
-        let row = row_in(call.txn, call.instance.subject_id).await?;
-        let mut update = row.clone().into_active_model();
-        update.updated_at = Set(now);
-        match call.transition.name.as_str() {
-            "open_consultation" => {
-                update.opened_at = Set(Some(now));
-                update.closes_at = Set(Some(closes_at_of(call.input)?));
-            }
+        let id = call.instance.subject_id;
+        // One UPDATE, computed by the database from the row as it is: nothing is read first.
+        let update = amendment::Entity::update_many()
+            .col_expr(amendment::Column::UpdatedAt, Expr::value(now))
+            .filter(amendment::Column::Id.eq(id));
+        let update = match call.transition.name.as_str() {
+            "open_consultation" => update
+                .col_expr(amendment::Column::OpenedAt, Expr::value(now))
+                .col_expr(
+                    amendment::Column::ClosesAt,
+                    Expr::value(closes_at_of(call.input)?),
+                ),
             "rebase" => {
-                let current = documents::current_version(call.txn, row.document_id).await?;
-                update.base_version = Set(current.number);
-                update.opened_at = Set(None);
-                update.closes_at = Set(None);
-                let new_text = call.input.get("text").and_then(serde_json::Value::as_str);
-                if let Some(text) = new_text.filter(|text| *text != row.text) {
-                    update.text = Set(text.to_owned());
-                    update.text_revision = Set(row.text_revision + 1);
+                let update = update
+                    .col_expr(
+                        amendment::Column::BaseVersion,
+                        Expr::cust(
+                            "(SELECT MAX(document_version.number) FROM document_version \
+                             WHERE document_version.document_id = amendment.document_id \
+                             AND document_version.status = 'adopted')",
+                        ),
+                    )
+                    .col_expr(
+                        amendment::Column::OpenedAt,
+                        Expr::value(None::<DateTime<Utc>>),
+                    )
+                    .col_expr(
+                        amendment::Column::ClosesAt,
+                        Expr::value(None::<DateTime<Utc>>),
+                    );
+                match call.input.get("text").and_then(serde_json::Value::as_str) {
+                    // A new text is a new revision only when it differs from the one it replaces.
+                    Some(text) => update
+                        .col_expr(
+                            amendment::Column::TextRevision,
+                            Expr::case(
+                                Expr::col(amendment::Column::Text).eq(text),
+                                Expr::col(amendment::Column::TextRevision),
+                            )
+                            .finally(Expr::col(amendment::Column::TextRevision).add(1))
+                            .into(),
+                        )
+                        .col_expr(amendment::Column::Text, Expr::value(text)),
+                    None => update,
                 }
             }
             "adopt" => {
-                let current = documents::current_version(call.txn, row.document_id).await?;
-                let number = current.number + 1;
-                document_version::Entity::update_many()
-                    .col_expr(document_version::Column::Status, Expr::value("superseded"))
-                    .filter(document_version::Column::DocumentId.eq(row.document_id))
-                    .filter(document_version::Column::Status.eq("adopted"))
-                    .exec(call.txn)
-                    .await?;
-                documents::insert_version(
-                    call.txn,
-                    row.document_id,
-                    number,
-                    row.text.clone(),
-                    "adopted",
-                    call.acting.user_id(),
-                    Some(row.id),
-                    now,
-                )
-                .await
-                .map_err(|err| match err {
-                    // Another amendment of the document was adopted in the same instant and took
-                    // the version number first.
-                    EngineError::Conflict(_) => EngineError::Conflict(format!(
-                        "version {number} of the document was adopted by another amendment at the same time: rebase this one"
-                    )),
-                    other => other,
-                })?;
-                update.adopted_version = Set(Some(number));
+                let number = adopt(call, id, now).await?;
+                update.col_expr(amendment::Column::AdoptedVersion, Expr::value(number))
             }
-            _ => {}
-        }
-        amendment::Entity::update(update).exec(call.txn).await?;
+            _ => update,
+        };
+        update.exec(call.txn).await?;
         Ok(true)
     }
 
@@ -181,6 +183,39 @@ impl SubjectKind for AmendmentKind {
             },
         ]
     }
+}
+
+/// Adoption writes the document's next version from the amendment's text; returns its number.
+async fn adopt(call: &TransitionCall<'_>, id: Uuid, now: DateTime<Utc>) -> EngineResult<i32> {
+    let row = row_in(call.txn, id).await?;
+    let current = documents::current_version(call.txn, row.document_id).await?;
+    let number = current.number + 1;
+    document_version::Entity::update_many()
+        .col_expr(document_version::Column::Status, Expr::value("superseded"))
+        .filter(document_version::Column::DocumentId.eq(row.document_id))
+        .filter(document_version::Column::Status.eq("adopted"))
+        .exec(call.txn)
+        .await?;
+    documents::insert_version(
+        call.txn,
+        row.document_id,
+        number,
+        row.text,
+        "adopted",
+        call.acting.user_id(),
+        Some(row.id),
+        now,
+    )
+    .await
+    .map_err(|err| match err {
+        // Another amendment of the document was adopted in the same instant and took the
+        // version number first.
+        EngineError::Conflict(_) => EngineError::Conflict(format!(
+            "version {number} of the document was adopted by another amendment at the same time: rebase this one"
+        )),
+        other => other,
+    })?;
+    Ok(number)
 }
 
 /// Adoption waits for the consultation window to close.
@@ -255,4 +290,84 @@ async fn rows_by_id(
         .into_iter()
         .map(|row| (row.id, row))
         .collect())
+}
+
+/// What an amendment's notices and checks need, read in one statement.
+#[derive(Debug, FromQueryResult)]
+struct Context {
+    id: Uuid,
+    title: String,
+    base_version: i32,
+    adopted_version: Option<i32>,
+    closes_at: Option<DateTime<Utc>>,
+    forum_id: Uuid,
+    group_id: Option<Uuid>,
+    document_title: String,
+    document_kind: String,
+    forum_name: String,
+    forum_settings: String,
+    group_name: Option<String>,
+    group_zone: Option<String>,
+}
+
+impl Context {
+    async fn load(db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<Context> {
+        let query = Query::select()
+            .columns([
+                (amendment::Entity, amendment::Column::Id),
+                (amendment::Entity, amendment::Column::Title),
+                (amendment::Entity, amendment::Column::BaseVersion),
+                (amendment::Entity, amendment::Column::AdoptedVersion),
+                (amendment::Entity, amendment::Column::ClosesAt),
+                (amendment::Entity, amendment::Column::ForumId),
+                (amendment::Entity, amendment::Column::GroupId),
+            ])
+            .expr_as(
+                Expr::col((document::Entity, document::Column::Title)),
+                "document_title",
+            )
+            .expr_as(
+                Expr::col((document::Entity, document::Column::Kind)),
+                "document_kind",
+            )
+            .expr_as(
+                Expr::col((forum::Entity, forum::Column::Name)),
+                "forum_name",
+            )
+            .expr_as(
+                Expr::col((forum::Entity, forum::Column::Settings)),
+                "forum_settings",
+            )
+            .expr_as(
+                Expr::col((working_group::Entity, working_group::Column::Name)),
+                "group_name",
+            )
+            .expr_as(
+                Expr::col((working_group::Entity, working_group::Column::TimeZone)),
+                "group_zone",
+            )
+            .from(amendment::Entity)
+            .inner_join(
+                document::Entity,
+                Expr::col((document::Entity, document::Column::Id))
+                    .equals((amendment::Entity, amendment::Column::DocumentId)),
+            )
+            .inner_join(
+                forum::Entity,
+                Expr::col((forum::Entity, forum::Column::Id))
+                    .equals((amendment::Entity, amendment::Column::ForumId)),
+            )
+            .left_join(
+                working_group::Entity,
+                Expr::col((working_group::Entity, working_group::Column::Id))
+                    .equals((amendment::Entity, amendment::Column::GroupId)),
+            )
+            .and_where(Expr::col((amendment::Entity, amendment::Column::Id)).eq(id))
+            .to_owned();
+        let statement = db.get_database_backend().build(&query);
+        Context::find_by_statement(statement)
+            .one(db)
+            .await?
+            .ok_or_else(|| EngineError::not_found("amendment", id))
+    }
 }

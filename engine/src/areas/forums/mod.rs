@@ -144,10 +144,15 @@ impl ForumSettings {
     }
 
     pub fn of(row: &forum::Model) -> ForumSettings {
+        ForumSettings::stored(row.id, &row.settings)
+    }
+
+    /// The settings as a forum row stores them (JSON).
+    pub fn stored(forum_id: Uuid, json: &str) -> ForumSettings {
         // Settings are only ever written by `patched`, so a row that does not parse is a bug;
         // showing the defaults keeps the forum readable while the log says what is wrong.
-        serde_json::from_str(&row.settings).unwrap_or_else(|err| {
-            tracing::error!(forum = %row.id, "stored forum settings do not parse: {err}");
+        serde_json::from_str(json).unwrap_or_else(|err| {
+            tracing::error!(forum = %forum_id, "stored forum settings do not parse: {err}");
             ForumSettings::default()
         })
     }

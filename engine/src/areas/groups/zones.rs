@@ -20,9 +20,9 @@ impl Zones {
         db: &C,
         places: impl IntoIterator<Item = (Option<Uuid>, Option<Uuid>)>,
     ) -> EngineResult<Zones> {
-        let (groups, forums): (Vec<Option<Uuid>>, Vec<Option<Uuid>>) = places.into_iter().unzip();
+        let places: Vec<(Option<Uuid>, Option<Uuid>)> = places.into_iter().collect();
         let mut zones = HashMap::new();
-        let group_ids: Vec<Uuid> = groups.into_iter().flatten().collect();
+        let group_ids: Vec<Uuid> = places.iter().filter_map(|(group, _)| *group).collect();
         if !group_ids.is_empty() {
             for group in working_group::Entity::find()
                 .filter(working_group::Column::Id.is_in(group_ids))
@@ -32,7 +32,12 @@ impl Zones {
                 zones.insert(group.id, crate::time::stored_zone(&group.time_zone));
             }
         }
-        let forum_ids: Vec<Uuid> = forums.into_iter().flatten().collect();
+        // A forum's zone is needed only where no group's zone answers.
+        let forum_ids: Vec<Uuid> = places
+            .iter()
+            .filter(|(group, _)| group.is_none_or(|group| !zones.contains_key(&group)))
+            .filter_map(|(_, forum)| *forum)
+            .collect();
         if !forum_ids.is_empty() {
             for forum in forum::Entity::find()
                 .filter(forum::Column::Id.is_in(forum_ids))
