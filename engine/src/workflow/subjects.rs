@@ -12,8 +12,8 @@ use crate::workflow::guards::Guard;
 use async_trait::async_trait;
 use govflow_entities::workflow_instance;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, JoinType,
+    QueryFilter, QuerySelect, Statement,
     sea_query::{Query, SelectStatement},
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -289,6 +289,31 @@ pub fn take_instance(
     instances.remove(&subject_id).ok_or_else(|| {
         EngineError::Internal(format!("subject {subject_id} has no workflow instance"))
     })
+}
+
+/// A subject's row with its workflow instance, in one statement (the row joined with its
+/// instance); `None` for an unknown id.
+pub async fn row_with_instance<E, C>(
+    db: &C,
+    id_column: E::Column,
+    subject_id: Uuid,
+) -> EngineResult<Option<(E::Model, workflow_instance::Model)>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let with_instance = E::belongs_to(workflow_instance::Entity)
+        .from(id_column)
+        .to(workflow_instance::Column::SubjectId)
+        .into();
+    let found = E::find()
+        .filter(id_column.eq(subject_id))
+        .join(JoinType::InnerJoin, with_instance)
+        .select_also(workflow_instance::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(row, instance)| Some((row, instance?))))
 }
 
 /// The kind of the subject `subject_id` names; NOT_FOUND for an unknown id.

@@ -293,12 +293,18 @@ async fn with_instances<C: ConnectionTrait>(
         .collect()
 }
 
+/// One amendment with its instance (one statement, joined) and its zone.
 async fn load<C: ConnectionTrait>(db: &C, id: Uuid) -> EngineResult<Loaded> {
-    let row = row_in(db, id).await?;
-    with_instances(db, vec![row])
-        .await?
-        .pop()
-        .ok_or_else(|| EngineError::not_found("amendment", id))
+    let (row, instance) =
+        subjects::row_with_instance::<amendment::Entity, _>(db, amendment::Column::Id, id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("amendment", id))?;
+    let time_zone = zone_of(db, &row).await?;
+    Ok(Loaded {
+        row,
+        instance,
+        time_zone,
+    })
 }
 
 /// An amendment as `actor` may see it: a draft the actor may not read does not exist for them.

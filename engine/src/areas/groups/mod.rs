@@ -286,11 +286,14 @@ async fn with_instances<C: ConnectionTrait>(
 }
 
 pub async fn get_group(engine: &Engine, group_id: Uuid) -> EngineResult<Group> {
-    let row = get_row_in(engine.db(), group_id).await?;
-    let mut groups = with_instances(engine.db(), vec![row]).await?;
-    groups
-        .pop()
-        .ok_or_else(|| EngineError::not_found("working group", group_id))
+    let (row, instance) = subjects::row_with_instance::<working_group::Entity, _>(
+        engine.db(),
+        working_group::Column::Id,
+        group_id,
+    )
+    .await?
+    .ok_or_else(|| EngineError::not_found("working group", group_id))?;
+    Ok(Group::new(row, &instance))
 }
 
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Group>> {
