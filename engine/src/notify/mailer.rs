@@ -25,6 +25,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::future::Future;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// The `[mail]` settings the mailer runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,34 +148,32 @@ impl Mailer {
     }
 
     /// Runs until `shutdown` resolves: drains, waits `poll`, drains again. A round under way when
-    /// shutdown comes is finished (its outcomes written); no new round starts.
+    /// shutdown comes is finished (its outcomes written); no new round starts, and the wait
+    /// between rounds ends at once.
     pub async fn run(&self, engine: Engine, shutdown: impl Future<Output = ()>) {
-        let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = Arc::clone(&stopping);
+        let stopping = std::sync::atomic::AtomicBool::new(false);
+        let woken = tokio::sync::Notify::new();
+        let stop = || stopping.load(std::sync::atomic::Ordering::Relaxed);
         let work = async {
-            loop {
-                let stop = || flag.load(std::sync::atomic::Ordering::Relaxed);
+            while !stop() {
                 if let Err(err) = self.drain_until(&engine, stop).await {
                     tracing::warn!("the mailer could not read the outbox: {err}");
                 }
-                if stop() {
-                    break;
+                tokio::select! {
+                    () = tokio::time::sleep(self.inner.poll) => {}
+                    () = woken.notified() => {}
                 }
-                tokio::time::sleep(self.inner.poll).await;
             }
         };
-        tokio::pin!(work);
-        tokio::select! {
-            () = &mut work => {}
-            () = shutdown => {
-                stopping.store(true, std::sync::atomic::Ordering::Relaxed);
-                // Let the round under way write its outcomes; the sleep between rounds ends it.
-                let _ = tokio::time::timeout(self.inner.poll + std::time::Duration::from_secs(60), work).await;
-            }
-        }
+        let signal = async {
+            shutdown.await;
+            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            woken.notify_one();
+        };
+        tokio::join!(work, signal);
     }
 
-    /// Sends one claimed row and writes the outcome.
+    /// Sends one claimed row and writes the outcome, in a span of its own.
     async fn deliver(
         &self,
         engine: &Engine,
@@ -186,31 +185,42 @@ impl Mailer {
             attempt = row.attempts,
             outcome = tracing::field::Empty
         );
-        let sent = match self.message(&row) {
-            Ok(message) => self.inner.transport.send(message).await,
-            Err(failure) => Err(failure),
-        };
-        let outcome = settle(engine, &row, sent, self.inner.max_retry).await?;
-        span.record("outcome", outcome.as_str());
-        let metrics = engine.metrics();
-        let mut report = DrainReport::default();
-        match outcome {
-            Outcome::Sent => {
-                metrics.mail_sent.inc();
-                report.sent = 1;
+        async {
+            let sent = match self.message(&row) {
+                Ok(message) => self.inner.transport.send(message).await,
+                Err(failure) => Err(failure),
+            };
+            if let Err(failure) = &sent {
+                tracing::info!(
+                    permanent = failure.permanent,
+                    "not delivered: {}",
+                    failure.reason
+                );
             }
-            Outcome::Retrying => {
-                metrics.mail_retried.inc();
-                report.retrying = 1;
+            let outcome = settle(engine, &row, sent, self.inner.max_retry).await?;
+            tracing::Span::current().record("outcome", outcome.as_str());
+            let metrics = engine.metrics();
+            let mut report = DrainReport::default();
+            match outcome {
+                Outcome::Sent => {
+                    metrics.mail_sent.inc();
+                    report.sent = 1;
+                }
+                Outcome::Retrying => {
+                    metrics.mail_retried.inc();
+                    report.retrying = 1;
+                }
+                Outcome::Dead => {
+                    metrics.mail_dead.inc();
+                    report.dead = 1;
+                }
+                Outcome::Lost => report.lost = 1,
             }
-            Outcome::Dead => {
-                metrics.mail_dead.inc();
-                report.dead = 1;
-            }
-            Outcome::Lost => report.lost = 1,
+            tracing::debug!(outcome = outcome.as_str(), "e-mail attempt");
+            Ok(report)
         }
-        tracing::info!(parent: &span, id = %row.id, outcome = outcome.as_str(), "e-mail attempt");
-        Ok(report)
+        .instrument(span)
+        .await
     }
 
     /// The message of a row: a bad address is a permanent failure of this row only.
