@@ -15,7 +15,7 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use crate::notify::transport::{SendFailure, Transport, TransportConfig};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use futures::StreamExt;
 use govflow_entities::outbox_message;
 use lettre::Message;
@@ -136,13 +136,11 @@ impl Mailer {
                 break;
             }
             let round = futures::stream::iter(claimed)
-                .map(|row| self.deliver(engine, row))
+                .map(|row| self.deliver(row))
                 .buffer_unordered(CONCURRENCY)
                 .collect::<Vec<_>>()
                 .await;
-            for outcome in round {
-                report.add(outcome?);
-            }
+            report.add(settle(engine, round, self.inner.max_retry).await?);
         }
         Ok(report)
     }
@@ -173,54 +171,40 @@ impl Mailer {
         tokio::join!(work, signal);
     }
 
-    /// Sends one claimed row and writes the outcome, in a span of its own.
+    /// Sends one claimed row, in a span of its own; the round's outcomes are written together.
     async fn deliver(
         &self,
-        engine: &Engine,
         row: outbox_message::Model,
-    ) -> EngineResult<DrainReport> {
+    ) -> (outbox_message::Model, Result<(), SendFailure>) {
         let span = tracing::info_span!(
             "send_mail",
             id = %row.id,
             attempt = row.attempts,
             outcome = tracing::field::Empty
         );
-        async {
+        let sent = async {
             let sent = match self.message(&row) {
                 Ok(message) => self.inner.transport.send(message).await,
                 Err(failure) => Err(failure),
             };
-            if let Err(failure) = &sent {
-                tracing::info!(
-                    permanent = failure.permanent,
-                    "not delivered: {}",
-                    failure.reason
-                );
+            match &sent {
+                Ok(()) => {
+                    tracing::Span::current().record("outcome", "sent");
+                }
+                Err(failure) => {
+                    tracing::info!(
+                        permanent = failure.permanent,
+                        "not delivered: {}",
+                        failure.reason
+                    );
+                    tracing::Span::current().record("outcome", "failed");
+                }
             }
-            let outcome = settle(engine, &row, sent, self.inner.max_retry).await?;
-            tracing::Span::current().record("outcome", outcome.as_str());
-            let metrics = engine.metrics();
-            let mut report = DrainReport::default();
-            match outcome {
-                Outcome::Sent => {
-                    metrics.mail_sent.inc();
-                    report.sent = 1;
-                }
-                Outcome::Retrying => {
-                    metrics.mail_retried.inc();
-                    report.retrying = 1;
-                }
-                Outcome::Dead => {
-                    metrics.mail_dead.inc();
-                    report.dead = 1;
-                }
-                Outcome::Lost => report.lost = 1,
-            }
-            tracing::debug!(outcome = outcome.as_str(), "e-mail attempt");
-            Ok(report)
+            sent
         }
         .instrument(span)
-        .await
+        .await;
+        (row, sent)
     }
 
     /// The message of a row: a bad address is a permanent failure of this row only.
@@ -278,7 +262,9 @@ async fn claim(engine: &Engine, lease: Duration) -> EngineResult<Vec<outbox_mess
         txn.commit().await?;
         return Ok(rows);
     }
-    let until = now + lease;
+    // The lease's instant is this claim's token: every outcome is written only under it, so it
+    // is kept at a precision both databases store exactly.
+    let until = (now + lease).trunc_subsecs(3);
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Status, Expr::value("sending"))
         .col_expr(outbox_message::Column::LeaseUntil, Expr::value(until))
@@ -301,94 +287,96 @@ async fn claim(engine: &Engine, lease: Duration) -> EngineResult<Vec<outbox_mess
         .collect())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Sent,
-    Retrying,
-    Dead,
-    /// The claim had passed to another mailer; its outcome stands.
-    Lost,
-}
-
-impl Outcome {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::Sent => "sent",
-            Outcome::Retrying => "retrying",
-            Outcome::Dead => "dead",
-            Outcome::Lost => "lost",
-        }
-    }
-}
-
-/// Writes the outcome of one attempt, if the row is still this claim's.
+/// Writes the outcomes of a round in one transaction, each only where the row is still this
+/// claim's (still `sending`, under the lease this claim set): the delivered rows in one statement,
+/// each failure in its own (its error and next attempt are its own).
 async fn settle(
     engine: &Engine,
-    row: &outbox_message::Model,
-    sent: Result<(), SendFailure>,
+    round: Vec<(outbox_message::Model, Result<(), SendFailure>)>,
     max_retry: Duration,
-) -> EngineResult<Outcome> {
+) -> EngineResult<DrainReport> {
     let now = engine.now();
-    let (outcome, update) = match sent {
-        Ok(()) => (
-            Outcome::Sent,
-            outbox_message::Entity::update_many()
-                .col_expr(outbox_message::Column::Status, Expr::value("sent"))
-                .col_expr(outbox_message::Column::SentAt, Expr::value(now))
-                .col_expr(
-                    outbox_message::Column::LastError,
-                    Expr::value(None::<String>),
-                ),
-        ),
-        Err(failure) => {
-            let next = now + backoff(row.attempts);
-            let window_start = row.retry_since.unwrap_or(row.created_at);
-            let (outcome, reason) = if failure.permanent {
-                (Outcome::Dead, failure.reason)
-            } else if next > window_start + max_retry {
-                let reason = format!(
-                    "gave up after {} attempts over {} hours: {}",
-                    row.attempts,
-                    max_retry.num_hours(),
-                    failure.reason
-                );
-                (Outcome::Dead, reason)
-            } else {
-                (Outcome::Retrying, failure.reason)
-            };
-            let update = outbox_message::Entity::update_many()
-                .col_expr(outbox_message::Column::LastError, Expr::value(reason));
-            let update = if outcome == Outcome::Dead {
-                update.col_expr(outbox_message::Column::Status, Expr::value("dead"))
-            } else {
-                update
-                    .col_expr(outbox_message::Column::Status, Expr::value("pending"))
-                    .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
-            };
-            (outcome, update)
-        }
+    let mut report = DrainReport::default();
+    let mine = |row: &outbox_message::Model| {
+        Condition::all()
+            .add(outbox_message::Column::Status.eq("sending"))
+            .add(outbox_message::Column::LeaseUntil.eq(row.lease_until))
     };
+    let (delivered, failed): (Vec<_>, Vec<_>) =
+        round.into_iter().partition(|(_, sent)| sent.is_ok());
     let txn = begin_write(engine.db()).await?;
-    let written = update
-        .col_expr(
-            outbox_message::Column::LeaseUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .filter(outbox_message::Column::Id.eq(row.id))
-        .filter(outbox_message::Column::Status.eq("sending"))
-        .filter(outbox_message::Column::Attempts.eq(row.attempts))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    if written.rows_affected == 1 {
-        Ok(outcome)
-    } else {
-        tracing::warn!(
-            id = %row.id,
-            "the claim on an e-mail ran out before its outcome was written; the newer claim's stands"
-        );
-        Ok(Outcome::Lost)
+    if let Some((first, _)) = delivered.first() {
+        let written = outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::Status, Expr::value("sent"))
+            .col_expr(outbox_message::Column::SentAt, Expr::value(now))
+            .col_expr(
+                outbox_message::Column::LastError,
+                Expr::value(None::<String>),
+            )
+            .col_expr(
+                outbox_message::Column::LeaseUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .filter(outbox_message::Column::Id.is_in(delivered.iter().map(|(row, _)| row.id)))
+            .filter(mine(first))
+            .exec(&txn)
+            .await?;
+        report.sent = written.rows_affected;
+        report.lost += delivered.len() as u64 - written.rows_affected;
     }
+    for (row, sent) in failed {
+        let Err(failure) = sent else { continue };
+        let next = now + backoff(row.attempts);
+        let window_start = row.retry_since.unwrap_or(row.created_at);
+        let (dead, reason) = if failure.permanent {
+            (true, failure.reason)
+        } else if next > window_start + max_retry {
+            let reason = format!(
+                "gave up after {} attempts over {} hours: {}",
+                row.attempts,
+                max_retry.num_hours(),
+                failure.reason
+            );
+            (true, reason)
+        } else {
+            (false, failure.reason)
+        };
+        let update = outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::LastError, Expr::value(reason))
+            .col_expr(
+                outbox_message::Column::LeaseUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            );
+        let update = if dead {
+            update.col_expr(outbox_message::Column::Status, Expr::value("dead"))
+        } else {
+            update
+                .col_expr(outbox_message::Column::Status, Expr::value("pending"))
+                .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
+        };
+        let written = update
+            .filter(outbox_message::Column::Id.eq(row.id))
+            .filter(mine(&row))
+            .exec(&txn)
+            .await?;
+        match (written.rows_affected, dead) {
+            (0, _) => report.lost += 1,
+            (_, true) => report.dead += 1,
+            (_, false) => report.retrying += 1,
+        }
+    }
+    txn.commit().await?;
+    if report.lost > 0 {
+        tracing::warn!(
+            lost = report.lost,
+            "claims on e-mails ran out before their outcomes were written; the newer claims' stand"
+        );
+    }
+    let metrics = engine.metrics();
+    metrics.mail_sent.inc_by(report.sent);
+    metrics.mail_retried.inc_by(report.retrying);
+    metrics.mail_dead.inc_by(report.dead);
+    Ok(report)
 }
 
 #[cfg(test)]
