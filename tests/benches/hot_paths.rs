@@ -45,18 +45,18 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use govflow_engine::Actor;
-use govflow_engine::amendments::{self, NewAmendment};
+// The floor runs the very statements the engine builds: the caller with their roles, and the
+// amendment with its document, forum and group.
+use govflow_engine::actor::caller_query;
+use govflow_engine::amendments::{self, NewAmendment, context_query};
 use govflow_engine::db::{begin_write, connect};
-use govflow_engine::entities::{
-    amendment, app_user, document, forum, history_entry, membership, workflow_instance,
-    working_group,
-};
+use govflow_engine::entities::{amendment, history_entry, workflow_instance};
 use govflow_engine::groups::{self, NewGroup};
 use govflow_tests::{
     DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, TestUser, base_settings, checked,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement, Value as SqlValue,
@@ -548,92 +548,6 @@ impl Report {
 
 // ---------------------------------------------------------------------------------------------
 // The floor: the statements govflow runs for `rebase`, straight through a sea-orm pool.
-
-/// The user and their memberships, as `load_actor` (engine/src/kernel/actor.rs) asks for them.
-fn caller_query(user_id: Uuid) -> SelectStatement {
-    // In scope here only: its `min` and `max` would shadow those of the numbers.
-    use sea_orm::sea_query::ExprTrait as _;
-    Query::select()
-        .columns([
-            (app_user::Entity, app_user::Column::Id),
-            (app_user::Entity, app_user::Column::Email),
-            (app_user::Entity, app_user::Column::Name),
-            (app_user::Entity, app_user::Column::IsAdmin),
-        ])
-        .columns([
-            (membership::Entity, membership::Column::Role),
-            (membership::Entity, membership::Column::ScopeKind),
-            (membership::Entity, membership::Column::ScopeId),
-            (membership::Entity, membership::Column::ForumId),
-        ])
-        .from(app_user::Entity)
-        .left_join(
-            membership::Entity,
-            Expr::col((membership::Entity, membership::Column::UserId))
-                .equals((app_user::Entity, app_user::Column::Id)),
-        )
-        .and_where(Expr::col((app_user::Entity, app_user::Column::Id)).eq(user_id))
-        .to_owned()
-}
-
-/// The amendment with its document, forum and group, as `Context::load`
-/// (engine/src/areas/amendments/kind.rs) asks for it.
-fn context_query(id: Uuid) -> SelectStatement {
-    // In scope here only: its `min` and `max` would shadow those of the numbers.
-    use sea_orm::sea_query::ExprTrait as _;
-    Query::select()
-        .columns([
-            (amendment::Entity, amendment::Column::Id),
-            (amendment::Entity, amendment::Column::Title),
-            (amendment::Entity, amendment::Column::BaseVersion),
-            (amendment::Entity, amendment::Column::AdoptedVersion),
-            (amendment::Entity, amendment::Column::ClosesAt),
-            (amendment::Entity, amendment::Column::ForumId),
-            (amendment::Entity, amendment::Column::GroupId),
-        ])
-        .expr_as(
-            Expr::col((document::Entity, document::Column::Title)),
-            "document_title",
-        )
-        .expr_as(
-            Expr::col((document::Entity, document::Column::Kind)),
-            "document_kind",
-        )
-        .expr_as(
-            Expr::col((forum::Entity, forum::Column::Name)),
-            "forum_name",
-        )
-        .expr_as(
-            Expr::col((forum::Entity, forum::Column::Settings)),
-            "forum_settings",
-        )
-        .expr_as(
-            Expr::col((working_group::Entity, working_group::Column::Name)),
-            "group_name",
-        )
-        .expr_as(
-            Expr::col((working_group::Entity, working_group::Column::TimeZone)),
-            "group_zone",
-        )
-        .from(amendment::Entity)
-        .inner_join(
-            document::Entity,
-            Expr::col((document::Entity, document::Column::Id))
-                .equals((amendment::Entity, amendment::Column::DocumentId)),
-        )
-        .inner_join(
-            forum::Entity,
-            Expr::col((forum::Entity, forum::Column::Id))
-                .equals((amendment::Entity, amendment::Column::ForumId)),
-        )
-        .left_join(
-            working_group::Entity,
-            Expr::col((working_group::Entity, working_group::Column::Id))
-                .equals((amendment::Entity, amendment::Column::GroupId)),
-        )
-        .and_where(Expr::col((amendment::Entity, amendment::Column::Id)).eq(id))
-        .to_owned()
-}
 
 /// The values of one floor transition.
 struct Rebase {

@@ -8,7 +8,7 @@
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use govflow_entities::{app_user, membership};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -155,10 +155,10 @@ struct UserWithRole {
     forum_id: Option<Uuid>,
 }
 
-/// The user and their roles, in one statement: every request starts here, so it costs one
-/// round trip, not one per table.
-async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<Option<Actor>> {
-    let query = Query::select()
+/// The statement [`Actor::load`] runs: the user joined with their memberships. Public so that
+/// a benchmark's floor runs exactly the same SQL.
+pub fn caller_query(user_id: Uuid) -> SelectStatement {
+    Query::select()
         .columns([
             (app_user::Entity, app_user::Column::Id),
             (app_user::Entity, app_user::Column::Email),
@@ -178,7 +178,13 @@ async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<O
                 .equals((app_user::Entity, app_user::Column::Id)),
         )
         .and_where(Expr::col((app_user::Entity, app_user::Column::Id)).eq(user_id))
-        .to_owned();
+        .to_owned()
+}
+
+/// The user and their roles, in one statement: every request starts here, so it costs one
+/// round trip, not one per table.
+async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<Option<Actor>> {
+    let query = caller_query(user_id);
     let rows = UserWithRole::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use govflow_entities::{
     amendment, document, document_version, forum, workflow_instance, working_group,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
     FromQueryResult, QueryFilter,
@@ -292,6 +292,63 @@ async fn rows_by_id(
         .collect())
 }
 
+/// The statement [`AmendmentKind::info`] runs: the amendment with its document, forum and group.
+/// Public so that a benchmark's floor runs exactly the same SQL.
+pub fn context_query(id: Uuid) -> SelectStatement {
+    Query::select()
+        .columns([
+            (amendment::Entity, amendment::Column::Id),
+            (amendment::Entity, amendment::Column::Title),
+            (amendment::Entity, amendment::Column::BaseVersion),
+            (amendment::Entity, amendment::Column::AdoptedVersion),
+            (amendment::Entity, amendment::Column::ClosesAt),
+            (amendment::Entity, amendment::Column::ForumId),
+            (amendment::Entity, amendment::Column::GroupId),
+        ])
+        .expr_as(
+            Expr::col((document::Entity, document::Column::Title)),
+            "document_title",
+        )
+        .expr_as(
+            Expr::col((document::Entity, document::Column::Kind)),
+            "document_kind",
+        )
+        .expr_as(
+            Expr::col((forum::Entity, forum::Column::Name)),
+            "forum_name",
+        )
+        .expr_as(
+            Expr::col((forum::Entity, forum::Column::Settings)),
+            "forum_settings",
+        )
+        .expr_as(
+            Expr::col((working_group::Entity, working_group::Column::Name)),
+            "group_name",
+        )
+        .expr_as(
+            Expr::col((working_group::Entity, working_group::Column::TimeZone)),
+            "group_zone",
+        )
+        .from(amendment::Entity)
+        .inner_join(
+            document::Entity,
+            Expr::col((document::Entity, document::Column::Id))
+                .equals((amendment::Entity, amendment::Column::DocumentId)),
+        )
+        .inner_join(
+            forum::Entity,
+            Expr::col((forum::Entity, forum::Column::Id))
+                .equals((amendment::Entity, amendment::Column::ForumId)),
+        )
+        .left_join(
+            working_group::Entity,
+            Expr::col((working_group::Entity, working_group::Column::Id))
+                .equals((amendment::Entity, amendment::Column::GroupId)),
+        )
+        .and_where(Expr::col((amendment::Entity, amendment::Column::Id)).eq(id))
+        .to_owned()
+}
+
 /// What an amendment's notices and checks need, read in one statement.
 #[derive(Debug, FromQueryResult)]
 struct Context {
@@ -312,58 +369,7 @@ struct Context {
 
 impl Context {
     async fn load(db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<Context> {
-        let query = Query::select()
-            .columns([
-                (amendment::Entity, amendment::Column::Id),
-                (amendment::Entity, amendment::Column::Title),
-                (amendment::Entity, amendment::Column::BaseVersion),
-                (amendment::Entity, amendment::Column::AdoptedVersion),
-                (amendment::Entity, amendment::Column::ClosesAt),
-                (amendment::Entity, amendment::Column::ForumId),
-                (amendment::Entity, amendment::Column::GroupId),
-            ])
-            .expr_as(
-                Expr::col((document::Entity, document::Column::Title)),
-                "document_title",
-            )
-            .expr_as(
-                Expr::col((document::Entity, document::Column::Kind)),
-                "document_kind",
-            )
-            .expr_as(
-                Expr::col((forum::Entity, forum::Column::Name)),
-                "forum_name",
-            )
-            .expr_as(
-                Expr::col((forum::Entity, forum::Column::Settings)),
-                "forum_settings",
-            )
-            .expr_as(
-                Expr::col((working_group::Entity, working_group::Column::Name)),
-                "group_name",
-            )
-            .expr_as(
-                Expr::col((working_group::Entity, working_group::Column::TimeZone)),
-                "group_zone",
-            )
-            .from(amendment::Entity)
-            .inner_join(
-                document::Entity,
-                Expr::col((document::Entity, document::Column::Id))
-                    .equals((amendment::Entity, amendment::Column::DocumentId)),
-            )
-            .inner_join(
-                forum::Entity,
-                Expr::col((forum::Entity, forum::Column::Id))
-                    .equals((amendment::Entity, amendment::Column::ForumId)),
-            )
-            .left_join(
-                working_group::Entity,
-                Expr::col((working_group::Entity, working_group::Column::Id))
-                    .equals((amendment::Entity, amendment::Column::GroupId)),
-            )
-            .and_where(Expr::col((amendment::Entity, amendment::Column::Id)).eq(id))
-            .to_owned();
+        let query = context_query(id);
         let statement = db.get_database_backend().build(&query);
         Context::find_by_statement(statement)
             .one(db)

@@ -9,7 +9,7 @@
 
 mod kind;
 
-pub use kind::AmendmentKind;
+pub use kind::{AmendmentKind, context_query};
 
 use crate::areas::documents::diff::{self, Diff};
 use crate::areas::documents::{self, forum_of};
