@@ -188,8 +188,7 @@ impl SubjectKind for AmendmentKind {
 /// Adoption writes the document's next version from the amendment's text; returns its number.
 async fn adopt(call: &TransitionCall<'_>, id: Uuid, now: DateTime<Utc>) -> EngineResult<i32> {
     let row = row_in(call.txn, id).await?;
-    let current = documents::current_version(call.txn, row.document_id).await?;
-    let number = current.number + 1;
+    let number = documents::current_number(call.txn, row.document_id).await? + 1;
     document_version::Entity::update_many()
         .col_expr(document_version::Column::Status, Expr::value("superseded"))
         .filter(document_version::Column::DocumentId.eq(row.document_id))

@@ -534,6 +534,17 @@ pub async fn current_version<C: ConnectionTrait>(
         })
 }
 
+/// The number of a document's current (adopted) version, without its text.
+pub async fn current_number<C: ConnectionTrait>(db: &C, document_id: Uuid) -> EngineResult<i32> {
+    current_numbers(db, vec![document_id])
+        .await?
+        .get(&document_id)
+        .copied()
+        .ok_or_else(|| {
+            EngineError::NotFound(format!("document {document_id} has no adopted version"))
+        })
+}
+
 /// The number of the current (adopted) version of each of many documents, in one statement and
 /// without their texts.
 pub async fn current_numbers<C: ConnectionTrait>(

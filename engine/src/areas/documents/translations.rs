@@ -102,9 +102,14 @@ pub async fn request_translation(
     let language = LanguageTag::parse("language", language.trim())?;
     let txn = begin_write(engine.db()).await?;
     let doc = documents::get_document_in(&txn, document_id).await?;
-    let version = match version_number {
-        Some(number) => documents::version_in(&txn, document_id, number).await?,
-        None => documents::current_version(&txn, document_id).await?,
+    let current = documents::current_number(&txn, document_id).await?;
+    let version_number = match version_number {
+        Some(number) => {
+            documents::version_in(&txn, document_id, number)
+                .await?
+                .number
+        }
+        None => current,
     };
     require_translator_role(actor, &doc)?;
     if language
@@ -121,7 +126,7 @@ pub async fn request_translation(
     }
     let exists = translation::Entity::find()
         .filter(translation::Column::DocumentId.eq(document_id))
-        .filter(translation::Column::VersionNumber.eq(version.number))
+        .filter(translation::Column::VersionNumber.eq(version_number))
         .filter(translation::Column::Language.eq(language.as_str()))
         .count(&txn)
         .await?
@@ -130,14 +135,14 @@ pub async fn request_translation(
         return Err(EngineError::Conflict(format!(
             "a `{}` translation of version {} already exists",
             language.as_str(),
-            version.number
+            version_number
         )));
     }
     let now = engine.now();
     let row = translation::Model {
         id: Uuid::now_v7(),
         document_id,
-        version_number: version.number,
+        version_number,
         language: language.as_str().to_owned(),
         status: "requested".into(),
         text: None,
@@ -151,9 +156,8 @@ pub async fn request_translation(
         .exec_without_returning(&txn)
         .await?;
     record(&txn, actor, &row, "request_translation", now).await?;
-    let current = documents::current_numbers(&txn, vec![document_id]).await?;
     txn.commit().await?;
-    Ok(Translation::new(row, current.get(&document_id).copied()))
+    Ok(Translation::new(row, Some(current)))
 }
 
 async fn advance(
@@ -206,10 +210,9 @@ async fn advance(
         "start_translation"
     };
     record(&txn, actor, &row, operation, now).await?;
-    let current = documents::current_numbers(&txn, vec![row.document_id]).await?;
+    let current = documents::current_number(&txn, row.document_id).await?;
     txn.commit().await?;
-    let document_id = row.document_id;
-    Ok(Translation::new(row, current.get(&document_id).copied()))
+    Ok(Translation::new(row, Some(current)))
 }
 
 /// Marks a requested translation as being worked on.
