@@ -1,23 +1,30 @@
 //! A small demo forum, so that a new user sees real-looking data at once: Digital Nations with a
-//! few member states, its "Digital Governance" thematic group led by the Republic of Korea, and a
-//! coordinator, a chair and two experts. Loading it twice changes nothing.
+//! few member states and the seed-000 path already taken: Korea's representative proposed the
+//! "Digital Governance" group, the 9th Ministerial Summit (Seoul, November 2022) approved it, and
+//! it is active under its terms of reference with its chair and two experts. Estonia's proposal
+//! of a "Data Governance" group waits on the agenda of the next summit. Loading it twice changes
+//! nothing.
 
 use crate::areas::forums::member_states::{self, NewMemberState};
 use crate::areas::forums::{self, NewForum, SettingsPatch};
-use crate::areas::groups::{self, NewGroup};
+use crate::areas::groups::proposals::{self, NewProposal};
+use crate::areas::meetings::{self, NewMeeting, agenda, decisions};
 use crate::areas::people::memberships::{self, NewMembership};
 use crate::areas::people::users::{self, NewUser, User};
 use crate::kernel::actor::Actor;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
-use chrono::TimeZone as _;
+use crate::workflow::{self, TransitionRequest};
+use chrono::{DateTime, Datelike, TimeZone as _, Utc};
 use govflow_entities::{app_user, forum};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+use uuid::Uuid;
 
 pub const DEMO_FORUM: &str = "Digital Nations";
 
 /// The people of the demo, by e-mail, for printing their tokens.
-pub const DEMO_USERS: [(&str, &str, &str); 5] = [
+pub const DEMO_USERS: [(&str, &str, &str); 8] = [
     ("admin@govflow.example", "Demo Administrator", "admin"),
     (
         "coordinator@digitalnations.example",
@@ -39,7 +46,34 @@ pub const DEMO_USERS: [(&str, &str, &str); 5] = [
         "Expert (Uruguay)",
         "expert",
     ),
+    (
+        "rep.kr@digitalnations.example",
+        "Representative (Korea)",
+        "representative",
+    ),
+    (
+        "rep.ee@digitalnations.example",
+        "Representative (Estonia)",
+        "representative",
+    ),
+    (
+        "rep.uy@digitalnations.example",
+        "Representative (Uruguay)",
+        "representative",
+    ),
 ];
+
+/// The member state each demo representative speaks for, by e-mail.
+const REPRESENTS: [(&str, &str); 3] = [
+    ("rep.kr@digitalnations.example", "KOR"),
+    ("rep.ee@digitalnations.example", "EST"),
+    ("rep.uy@digitalnations.example", "URY"),
+];
+
+const TERMS_OF_REFERENCE: &str = "# Terms of reference of the Digital Governance group\n\n\
+## Mandate\n\nThe group studies how member states govern their digital public services.\n\n\
+## Activities\n\nThe group agrees an annual work plan of research topics, activities and \
+outcomes, and publishes an annual report before each Ministerial Summit.\n";
 
 /// Loads the demo; returns the demo users (existing ones included).
 pub async fn load(engine: &Engine) -> EngineResult<Vec<User>> {
@@ -63,12 +97,34 @@ pub async fn load(engine: &Engine) -> EngineResult<Vec<User>> {
         .collect())
 }
 
+fn instant(year: i32, month: u32, day: u32, hour: u32) -> EngineResult<DateTime<Utc>> {
+    Utc.with_ymd_and_hms(year, month, day, hour, 0, 0)
+        .single()
+        .ok_or_else(|| EngineError::Internal("bad demo date".into()))
+}
+
+async fn actor(engine: &Engine, user_id: Uuid) -> EngineResult<Actor> {
+    Actor::load(engine, user_id)
+        .await?
+        .ok_or_else(|| EngineError::Internal("a demo user vanished".into()))
+}
+
+async fn take(engine: &Engine, actor: &Actor, subject_id: Uuid, name: &str) -> EngineResult<()> {
+    let request = TransitionRequest {
+        subject_id,
+        name: name.into(),
+        reason: None,
+        expected_version: None,
+        input: serde_json::Value::Null,
+    };
+    workflow::transition(engine, actor, request).await?;
+    Ok(())
+}
+
 async fn create(engine: &Engine) -> EngineResult<()> {
     let (admin_email, admin_name, _) = DEMO_USERS[0];
     let admin_row = users::bootstrap_admin(engine, admin_email, admin_name).await?;
-    let admin = Actor::load(engine, admin_row.id)
-        .await?
-        .ok_or_else(|| EngineError::Internal("the demo administrator vanished".into()))?;
+    let admin = actor(engine, admin_row.id).await?;
     let forum = forums::create_forum(
         engine,
         &admin,
@@ -82,7 +138,7 @@ async fn create(engine: &Engine) -> EngineResult<()> {
         },
     )
     .await?;
-    let mut korea = None;
+    let mut states: HashMap<&str, Uuid> = HashMap::new();
     for (name, code) in [
         ("Republic of Korea", "KOR"),
         ("Estonia", "EST"),
@@ -102,33 +158,15 @@ async fn create(engine: &Engine) -> EngineResult<()> {
             },
         )
         .await?;
-        if code == "KOR" {
-            korea = Some(state.id);
-        }
+        states.insert(code, state.id);
     }
-    let approved_at = chrono::Utc
-        .with_ymd_and_hms(2022, 11, 10, 0, 0, 0)
-        .single()
-        .ok_or_else(|| EngineError::Internal("bad demo date".into()))?;
-    let group = groups::create_group(
-        engine,
-        &admin,
-        NewGroup {
-            forum_id: forum.id,
-            name: "Digital Governance".into(),
-            theme: "Digital governance: research topics, activities and outcomes shared among \
-                    member states, reported to each Ministerial Summit."
-                .into(),
-            lead_member_state_id: korea,
-            time_zone: Some("Asia/Seoul".into()),
-            effective_at: Some(approved_at),
-            reason: Some(
-                "Approved by the ministers at the 9th Ministerial Summit (Seoul, November 2022)"
-                    .into(),
-            ),
-        },
-    )
-    .await?;
+    let state = |code: &str| {
+        states
+            .get(code)
+            .copied()
+            .ok_or_else(|| EngineError::Internal(format!("no demo member state {code}")))
+    };
+    let mut people: HashMap<&str, Uuid> = HashMap::new();
     for (email, name, role) in &DEMO_USERS[1..] {
         let user = users::create_user(
             engine,
@@ -140,23 +178,168 @@ async fn create(engine: &Engine) -> EngineResult<()> {
             },
         )
         .await?;
-        let (forum_id, group_id) = if *role == "coordinator" {
-            (Some(forum.id), None)
-        } else {
-            (None, Some(group.id))
-        };
+        people.insert(email, user.id);
+        let member_state = REPRESENTS
+            .iter()
+            .find(|(rep, _)| rep == email)
+            .map(|(_, code)| state(code))
+            .transpose()?;
+        let forum_id = (*role == "coordinator").then_some(forum.id);
+        if forum_id.is_some() || member_state.is_some() {
+            memberships::add_membership(
+                engine,
+                &admin,
+                NewMembership {
+                    user_id: user.id,
+                    role: (*role).into(),
+                    forum_id,
+                    group_id: None,
+                    member_state_id: member_state,
+                },
+            )
+            .await?;
+        }
+    }
+    let person = |email: &str| {
+        people
+            .get(email)
+            .copied()
+            .ok_or_else(|| EngineError::Internal(format!("no demo user {email}")))
+    };
+    let coordinator = actor(engine, person("coordinator@digitalnations.example")?).await?;
+    let korea = actor(engine, person("rep.kr@digitalnations.example")?).await?;
+    let estonia = actor(engine, person("rep.ee@digitalnations.example")?).await?;
+    let uruguay = actor(engine, person("rep.uy@digitalnations.example")?).await?;
+
+    // Seed 000: Korea proposes the group, and the 9th Ministerial Summit approves it.
+    let group = proposals::propose_group(
+        engine,
+        &korea,
+        NewProposal {
+            lead_member_state_id: state("KOR")?,
+            name: "Digital Governance".into(),
+            theme: "Digital governance: research topics, activities and outcomes shared among \
+                    member states, reported to each Ministerial Summit."
+                .into(),
+            proposed_chair_id: Some(person("chair@digitalnations.example")?),
+            co_sponsor_ids: vec![state("EST")?, state("URY")?],
+            terms_of_reference: TERMS_OF_REFERENCE.into(),
+            time_zone: Some("Asia/Seoul".into()),
+            reason: None,
+        },
+    )
+    .await?;
+    take(engine, &korea, group.id, "submit").await?;
+    let summit = meetings::schedule_meeting(
+        engine,
+        &coordinator,
+        NewMeeting {
+            forum_id: forum.id,
+            series: "Ministerial Summit".into(),
+            number: Some(9),
+            title: None,
+            place: Some("Seoul".into()),
+            time_zone: Some("Asia/Seoul".into()),
+            starts_at: instant(2022, 11, 21, 0)?,
+            ends_at: instant(2022, 11, 22, 9)?,
+            reason: None,
+        },
+    )
+    .await?;
+    let item = place(engine, &coordinator, group.id, summit.id).await?;
+    take(engine, &coordinator, summit.id, "start").await?;
+    for (representative, code) in [(&korea, "KOR"), (&estonia, "EST"), (&uruguay, "URY")] {
+        decisions::cast_ballot(
+            engine,
+            representative,
+            decisions::NewBallot {
+                agenda_item_id: item,
+                member_state_id: state(code)?,
+                choice: "in_favour".into(),
+            },
+        )
+        .await?;
+    }
+    decisions::close_vote(engine, &coordinator, item, None, None).await?;
+    take(engine, &coordinator, summit.id, "close").await?;
+    for email in [
+        "expert.ee@digitalnations.example",
+        "expert.uy@digitalnations.example",
+    ] {
         memberships::add_membership(
             engine,
             &admin,
             NewMembership {
-                user_id: user.id,
-                role: (*role).into(),
-                forum_id,
-                group_id,
+                user_id: person(email)?,
+                role: "expert".into(),
+                forum_id: None,
+                group_id: Some(group.id),
                 member_state_id: None,
             },
         )
         .await?;
     }
+
+    // Estonia's proposal waits on the agenda of the next summit, next November.
+    let next_year = engine.now().year() + 1;
+    let next = meetings::schedule_meeting(
+        engine,
+        &coordinator,
+        NewMeeting {
+            forum_id: forum.id,
+            series: "Ministerial Summit".into(),
+            number: None,
+            title: None,
+            place: Some("Tallinn".into()),
+            time_zone: Some("Europe/Tallinn".into()),
+            starts_at: instant(next_year, 11, 16, 7)?,
+            ends_at: instant(next_year, 11, 17, 16)?,
+            reason: None,
+        },
+    )
+    .await?;
+    let proposal = proposals::propose_group(
+        engine,
+        &estonia,
+        NewProposal {
+            lead_member_state_id: state("EST")?,
+            name: "Data Governance".into(),
+            theme: "Data governance: sharing and protecting public-sector data across borders."
+                .into(),
+            proposed_chair_id: Some(person("expert.ee@digitalnations.example")?),
+            co_sponsor_ids: vec![state("KOR")?],
+            terms_of_reference: "# Terms of reference of the Data Governance group\n\nThe group \
+                                 compares how member states share public-sector data.\n"
+                .into(),
+            time_zone: Some("Europe/Tallinn".into()),
+            reason: None,
+        },
+    )
+    .await?;
+    take(engine, &estonia, proposal.id, "submit").await?;
+    place(engine, &coordinator, proposal.id, next.id).await?;
     Ok(())
+}
+
+/// Places a proposal on a meeting's agenda; returns its agenda item.
+async fn place(
+    engine: &Engine,
+    coordinator: &Actor,
+    proposal: Uuid,
+    meeting: Uuid,
+) -> EngineResult<Uuid> {
+    let request = TransitionRequest {
+        subject_id: proposal,
+        name: "place_on_agenda".into(),
+        reason: None,
+        expected_version: None,
+        input: serde_json::json!({ "meetingId": meeting.to_string() }),
+    };
+    workflow::transition(engine, coordinator, request).await?;
+    agenda::items_of_meetings(engine, &[meeting])
+        .await?
+        .remove(&meeting)
+        .and_then(|items| items.into_iter().find(|item| item.subject_id == proposal))
+        .map(|item| item.id)
+        .ok_or_else(|| EngineError::Internal("the demo proposal is not on the agenda".into()))
 }

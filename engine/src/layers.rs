@@ -11,9 +11,11 @@ const LAYERS: &[&str] = &["kernel", "types", "time", "notify", "workflow", "area
 const AREAS: &[&str] = &[
     "forums",
     "people",
-    "groups",
     "documents",
+    "meetings",
+    "groups",
     "amendments",
+    "instruments",
     "mailbox",
 ];
 

@@ -7,7 +7,7 @@
 //! [`kernel`] (the engine handle, database, errors, actors, history, paging), [`types`] (parsed
 //! input), [`time`] (zones and calendars), [`notify`] (templates, recipients, the outbox),
 //! [`workflow`] (definitions, the subject-kind registry, the executor) and [`areas`] (forums,
-//! people, groups, documents, amendments). The areas are re-exported here under their own names.
+//! people, documents, meetings, groups, amendments, instruments, mailbox). The areas are re-exported here under their own names.
 
 pub mod areas;
 pub mod demo;
@@ -25,8 +25,10 @@ pub mod workflow;
 pub use areas::amendments;
 pub use areas::documents::{self, diff, translations};
 pub use areas::forums::{self, member_states};
-pub use areas::groups;
+pub use areas::groups::{self, proposals};
+pub use areas::instruments;
 pub use areas::mailbox;
+pub use areas::meetings::{self, agenda, decisions};
 pub use areas::people::{memberships, users};
 pub use kernel::{actor, clock, config, db, engine, error, history, pagination};
 pub use notify::outbox;

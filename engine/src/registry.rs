@@ -1,7 +1,10 @@
 //! The one list of subject kinds, and [`Engine::start`], which builds the engine with it. Adding
 //! a subject kind is its area folder plus one line here.
 
-use crate::areas::{amendments::AmendmentKind, groups::GroupKind};
+use crate::areas::{
+    amendments::AmendmentKind, groups::GroupKind, instruments::InstrumentKind,
+    meetings::MeetingKind,
+};
 use crate::kernel::clock::Clock;
 use crate::kernel::config::ConfigSource;
 use crate::kernel::engine::{Engine, StartError};
@@ -13,7 +16,12 @@ use std::sync::Arc;
 
 /// Every subject kind the engine runs workflows for.
 pub fn subject_kinds() -> Vec<Arc<dyn SubjectKind>> {
-    vec![Arc::new(GroupKind), Arc::new(AmendmentKind)]
+    vec![
+        Arc::new(GroupKind),
+        Arc::new(AmendmentKind),
+        Arc::new(MeetingKind),
+        Arc::new(InstrumentKind),
+    ]
 }
 
 /// The registry of [`subject_kinds`], checked: two kinds or guards of one name are refused.

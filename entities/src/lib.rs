@@ -3,13 +3,19 @@
 //! The rules that give these rows meaning live in `govflow-engine`; the schema itself is created by
 //! `govflow-migration`.
 
+pub mod adherence;
+pub mod agenda_item;
 pub mod amendment;
 pub mod amendment_response;
 pub mod app_user;
+pub mod ballot;
+pub mod co_sponsor;
 pub mod document;
 pub mod document_version;
 pub mod forum;
 pub mod history_entry;
+pub mod instrument;
+pub mod meeting;
 pub mod member_state;
 pub mod membership;
 pub mod outbox_message;

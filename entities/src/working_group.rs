@@ -16,6 +16,10 @@ pub struct Model {
     pub time_zone: String,
     /// When the group took effect, for groups recorded after the fact.
     pub effective_at: Option<DateTimeUtc>,
+    /// The user proposed to chair it, who becomes its chair on activation.
+    pub proposed_chair_id: Option<Uuid>,
+    /// The representative who proposed it.
+    pub proposed_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

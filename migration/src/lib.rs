@@ -10,6 +10,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_documents;
 mod m20261124_000003_integrity;
 mod m20261125_000004_mail;
+mod m20261126_000005_lifecycle;
 mod tables;
 
 pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_documents::Migration),
             Box::new(m20261124_000003_integrity::Migration),
             Box::new(m20261125_000004_mail::Migration),
+            Box::new(m20261126_000005_lifecycle::Migration),
         ]
     }
 }

@@ -243,8 +243,9 @@ async fn transitions_check_input_existence_role_version_state_in_that_order() {
     );
     let unknown =
         json!({ "id": group, "input": { "meetingId": uuid::Uuid::now_v7().to_string() } });
+    // No such meeting: the input points at nothing planned in the forum.
     let response = app.gql(on_agenda, unknown, Some(&app.admin)).await;
-    assert_eq!(error_code(&response), "NOT_FOUND", "{response}");
+    assert_eq!(error_code(&response), "INVALID_INPUT", "{response}");
     let response = app
         .gql(TRANSITION, take("fly", None, None), Some(&app.admin))
         .await;

@@ -39,7 +39,7 @@ async fn demo_data_loads_once_and_is_served() {
     govflow_engine::demo::load(&app.engine).await.unwrap();
     let data = app
         .ok(
-            "{ forums { totalCount edges { node { name memberStates { totalCount } groups { edges { node { name state leadMemberState { code } } } } } } } }",
+            "{ forums { totalCount edges { node { name memberStates { totalCount } groups { edges { node { id name state leadMemberState { code } } } } } } } }",
             json!({}),
             &app.admin,
         )
@@ -48,10 +48,35 @@ async fn demo_data_loads_once_and_is_served() {
     let forum = &data["forums"]["edges"][0]["node"];
     assert_eq!(forum["name"], "Digital Nations");
     assert_eq!(forum["memberStates"]["totalCount"], 6);
-    let group = &forum["groups"]["edges"][0]["node"];
+    // Groups come by name: Data Governance waits on the next summit's agenda, Digital Governance
+    // was approved by the 9th.
+    let waiting = &forum["groups"]["edges"][0]["node"];
+    assert_eq!(waiting["name"], "Data Governance");
+    assert_eq!(waiting["state"], "on_agenda");
+    let group = &forum["groups"]["edges"][1]["node"];
     assert_eq!(group["name"], "Digital Governance");
     assert_eq!(group["state"], "active");
     assert_eq!(group["leadMemberState"]["code"], "KOR");
+    let data = app
+        .ok(
+            "query($id: ID!) { group(id: $id) { mandateProvenance { outcome meeting { number } } } meetings(first: 5) { edges { node { number state agenda { status subject { id state } } } } } }",
+            json!({ "id": group["id"] }),
+            &app.admin,
+        )
+        .await;
+    let provenance = &data["group"]["mandateProvenance"];
+    assert_eq!(provenance[0]["outcome"], "passed");
+    assert_eq!(provenance[0]["meeting"]["number"], 9);
+    let meetings = &data["meetings"]["edges"];
+    assert_eq!(meetings[0]["node"]["number"], 9);
+    assert_eq!(meetings[0]["node"]["state"], "held");
+    assert_eq!(meetings[1]["node"]["number"], 10);
+    assert_eq!(meetings[1]["node"]["state"], "planned");
+    assert_eq!(meetings[1]["node"]["agenda"][0]["status"], "pending");
+    assert_eq!(
+        meetings[1]["node"]["agenda"][0]["subject"]["state"],
+        "on_agenda"
+    );
 }
 
 #[test]

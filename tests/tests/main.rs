@@ -12,6 +12,8 @@ mod definition_sets;
 mod documents;
 mod drafts;
 mod first_run;
+mod lifecycle;
+mod lifecycle_roles;
 mod limits;
 mod mail;
 mod migrations;

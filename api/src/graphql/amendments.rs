@@ -7,7 +7,7 @@ use crate::graphql::errors::EngineResultExt;
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{AmendmentId, DocumentId, GroupId, ResponsesTo, UserId};
 use crate::graphql::users::User;
-use crate::graphql::workflow::{Subject, SubjectFields};
+use crate::graphql::workflow::{self, Subject, SubjectFields};
 use crate::graphql::{actor, diff_deadline, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -16,7 +16,7 @@ use govflow_engine::amendments::{
 };
 use govflow_engine::types::TimeZone;
 use govflow_engine::workflow::subjects::SubjectState;
-use govflow_engine::workflow::{self, TransitionRequest};
+
 use serde_json::json;
 use uuid::Uuid;
 
@@ -261,23 +261,9 @@ async fn take(
     expected_version: Option<i32>,
     input: serde_json::Value,
 ) -> async_graphql::Result<Amendment> {
-    let actor = actor(ctx)?;
-    let subject_id = parse_id("id", id)?;
-    workflow::transition(
-        engine(ctx),
-        actor,
-        TransitionRequest {
-            subject_id,
-            name: name.to_owned(),
-            reason,
-            expected_version,
-            input,
-        },
-    )
-    .await
-    .gql()?;
+    let subject_id = workflow::take(ctx, id, name, reason, expected_version, input).await?;
     Ok(Amendment(
-        area::get_amendment(engine(ctx), actor, subject_id)
+        area::get_amendment(engine(ctx), actor(ctx)?, subject_id)
             .await
             .gql()?,
     ))

@@ -3,8 +3,10 @@
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
-use crate::graphql::loaders::{ForumId, MemberStateId};
-use crate::graphql::users::{Membership, memberships_in};
+use crate::graphql::instruments;
+use crate::graphql::loaders::{ForumId, MemberStateId, UserId};
+use crate::graphql::meetings::{AgendaItem, Decision};
+use crate::graphql::users::{Membership, User, memberships_in};
 use crate::graphql::workflow::{Subject, SubjectFields};
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
@@ -78,9 +80,46 @@ impl WorkingGroup {
     ) -> async_graphql::Result<Conn<Membership>> {
         memberships_in(ctx, self.0.id, first, after).await
     }
+    /// The user proposed to chair it (its chair once active).
+    async fn proposed_chair(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        user(ctx, self.0.proposed_chair_id).await
+    }
+    /// The representative who proposed it.
+    async fn proposed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        user(ctx, self.0.proposed_by).await
+    }
+    /// The member states co-sponsoring its proposal.
+    #[graphql(complexity = "100 * child_complexity + 1")]
+    async fn co_sponsors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberState>> {
+        instruments::co_sponsors(ctx, self.0.id).await
+    }
+    /// The agendas its proposal has been on, oldest first, with the decisions taken.
+    #[graphql(complexity = "100 * child_complexity + 1")]
+    async fn agenda_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgendaItem>> {
+        instruments::agenda_items(ctx, self.0.id, self.0.time_zone).await
+    }
+    /// The decisions that created or renewed its mandate: meeting, number, date, rule, tally.
+    #[graphql(complexity = "100 * child_complexity + 1")]
+    async fn mandate_provenance(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Decision>> {
+        let items = instruments::agenda_items(ctx, self.0.id, self.0.time_zone).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let decision = item.0.decision?;
+                (decision.outcome == "passed").then_some(Decision(decision, item.1))
+            })
+            .collect())
+    }
     #[graphql(flatten)]
     async fn workflow(&self) -> SubjectFields {
         self.fields()
+    }
+}
+
+async fn user(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> async_graphql::Result<Option<User>> {
+    match id {
+        Some(id) => Ok(loader(ctx).load_one(UserId(id)).await?.map(User)),
+        None => Ok(None),
     }
 }
 

@@ -5,11 +5,15 @@
 
 use crate::graphql::errors::from_engine;
 use async_graphql::dataloader::Loader;
+use govflow_engine::agenda::{self, AgendaItem};
 use govflow_engine::amendments::{self, Amendment, Response};
+use govflow_engine::decisions::{self, Ballot};
 use govflow_engine::documents::{Document, Version};
 use govflow_engine::forums::Forum;
 use govflow_engine::groups::Group;
 use govflow_engine::history::{self, HistoryEntry};
+use govflow_engine::instruments::{self, Adherence, Instrument};
+use govflow_engine::meetings::{self, Meeting};
 use govflow_engine::member_states::MemberState;
 use govflow_engine::memberships::Membership;
 use govflow_engine::pagination::{Page, PageRequest};
@@ -19,7 +23,7 @@ use govflow_engine::workflow::executor::AvailableTransition;
 use govflow_engine::workflow::subjects::SubjectState;
 use govflow_engine::{
     Acting, Actor, Engine, EngineResult, documents, forums, groups, member_states, memberships,
-    users, workflow,
+    proposals, users, workflow,
 };
 use std::collections::HashMap;
 use std::future::Future;
@@ -377,5 +381,135 @@ impl Loader<AvailableOn> for EngineLoader {
                 (key.clone(), list)
             })
             .collect())
+    }
+}
+
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct MeetingId(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct InstrumentId(pub Uuid);
+/// A meeting's agenda, in order (at most `MAX_AGENDA_ITEMS`).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct AgendaOf(pub Uuid);
+/// The agenda items a proposal has had, oldest first.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct AgendaItemsOfSubject(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct BallotCountOf(pub Uuid);
+/// An item's ballots, one per member state at most.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct BallotsOf(pub Uuid);
+/// A proposal's co-sponsoring member states.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct CoSponsorsOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct AdherentsOf(pub Uuid, pub PageRequest);
+
+impl Loader<MeetingId> for EngineLoader {
+    type Value = Meeting;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[MeetingId]) -> LoadResult<MeetingId, Meeting> {
+        let rows = meetings::by_ids(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |meeting| MeetingId(meeting.id)))
+    }
+}
+
+impl Loader<InstrumentId> for EngineLoader {
+    type Value = Instrument;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[InstrumentId]) -> LoadResult<InstrumentId, Instrument> {
+        let rows = instruments::by_ids(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |instrument| InstrumentId(instrument.id)))
+    }
+}
+
+/// Re-keys a map of lists by parent to the loader's keys; a parent with none reads as empty.
+fn lists<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    parent: impl Fn(&K) -> Uuid,
+    mut found: HashMap<Uuid, Vec<V>>,
+) -> HashMap<K, Vec<V>> {
+    keys.iter()
+        .map(|key| (*key, found.remove(&parent(key)).unwrap_or_default()))
+        .collect()
+}
+
+impl Loader<AgendaOf> for EngineLoader {
+    type Value = Vec<AgendaItem>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AgendaOf]) -> LoadResult<AgendaOf, Self::Value> {
+        let found = agenda::items_of_meetings(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(lists(keys, |k| k.0, found))
+    }
+}
+
+impl Loader<AgendaItemsOfSubject> for EngineLoader {
+    type Value = Vec<AgendaItem>;
+    type Error = async_graphql::Error;
+    async fn load(
+        &self,
+        keys: &[AgendaItemsOfSubject],
+    ) -> LoadResult<AgendaItemsOfSubject, Self::Value> {
+        let found = agenda::items_of_subjects(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(lists(keys, |k| k.0, found))
+    }
+}
+
+impl Loader<BallotCountOf> for EngineLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[BallotCountOf]) -> LoadResult<BallotCountOf, i64> {
+        let counts = decisions::ballot_counts(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, counts.get(&key.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+impl Loader<BallotsOf> for EngineLoader {
+    type Value = Vec<Ballot>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[BallotsOf]) -> LoadResult<BallotsOf, Self::Value> {
+        let found = decisions::ballots_of(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(lists(keys, |k| k.0, found))
+    }
+}
+
+impl Loader<CoSponsorsOf> for EngineLoader {
+    type Value = Vec<Uuid>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[CoSponsorsOf]) -> LoadResult<CoSponsorsOf, Self::Value> {
+        let found = proposals::co_sponsors_of(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(lists(keys, |k| k.0, found))
+    }
+}
+
+impl Loader<AdherentsOf> for EngineLoader {
+    type Value = Page<Adherence>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[AdherentsOf]) -> LoadResult<AdherentsOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                instruments::pages_of_adherents(&self.engine, &parents, page).await
+            },
+        )
+        .await
     }
 }

@@ -8,10 +8,13 @@ pub mod documents;
 pub mod errors;
 pub mod forums;
 pub mod groups;
+pub mod instruments;
 pub mod limits;
 pub mod loaders;
+pub mod meetings;
 pub mod order;
 pub mod outbox;
+pub mod proposals;
 pub mod users;
 pub mod workflow;
 
@@ -33,6 +36,8 @@ pub struct Query(
     outbox::OutboxQuery,
     documents::DocumentsQuery,
     amendments::AmendmentsQuery,
+    meetings::MeetingsQuery,
+    instruments::InstrumentsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +49,9 @@ pub struct Mutation(
     documents::DocumentsMutation,
     amendments::AmendmentsMutation,
     outbox::OutboxMutation,
+    proposals::ProposalsMutation,
+    meetings::MeetingsMutation,
+    instruments::InstrumentsMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

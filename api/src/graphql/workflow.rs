@@ -3,14 +3,16 @@
 
 use crate::graphql::amendments::Amendment;
 use crate::graphql::connection::{Conn, connection, page_request};
-use crate::graphql::errors::{EngineResultExt, coded};
+use crate::graphql::errors::{EngineResultExt, coded, from_engine};
 use crate::graphql::groups::WorkingGroup;
-use crate::graphql::loaders::{AvailableOn, HistoryOf, UserId};
+use crate::graphql::instruments::Instrument;
+use crate::graphql::loaders::{AvailableOn, GroupId, HistoryOf, InstrumentId, MeetingId, UserId};
+use crate::graphql::meetings::Meeting;
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
-use govflow_engine::groups;
+use govflow_engine::EngineError;
 use govflow_engine::history::HistoryEntry as DomainHistoryEntry;
 use govflow_engine::pagination::Page;
 use govflow_engine::types::TimeZone;
@@ -35,6 +37,8 @@ use uuid::Uuid;
 pub enum WorkflowSubject {
     WorkingGroup(WorkingGroup),
     Amendment(Amendment),
+    Meeting(Meeting),
+    Instrument(Instrument),
 }
 
 #[derive(SimpleObject)]
@@ -246,15 +250,32 @@ impl WorkflowDefinition {
     }
 }
 
-/// Loads a subject as its GraphQL type, from its kind.
-async fn subject_of(
+/// Loads a subject as its GraphQL type, from its kind (through the request's loaders, so a page
+/// of agenda items costs one query per kind). An amendment the caller may not read is NOT_FOUND.
+pub(crate) async fn subject_of(
     ctx: &Context<'_>,
     kind: &str,
     id: Uuid,
 ) -> async_graphql::Result<WorkflowSubject> {
+    let missing = || from_engine(EngineError::not_found("workflow subject", id));
     match kind {
         "group" => Ok(WorkflowSubject::WorkingGroup(WorkingGroup(
-            groups::get_group(engine(ctx), id).await.gql()?,
+            loader(ctx)
+                .load_one(GroupId(id))
+                .await?
+                .ok_or_else(missing)?,
+        ))),
+        "meeting" => Ok(WorkflowSubject::Meeting(Meeting(
+            loader(ctx)
+                .load_one(MeetingId(id))
+                .await?
+                .ok_or_else(missing)?,
+        ))),
+        "instrument" => Ok(WorkflowSubject::Instrument(Instrument(
+            loader(ctx)
+                .load_one(InstrumentId(id))
+                .await?
+                .ok_or_else(missing)?,
         ))),
         "amendment" => Ok(WorkflowSubject::Amendment(Amendment(
             govflow_engine::amendments::get_amendment(engine(ctx), actor(ctx)?, id)
@@ -266,6 +287,34 @@ async fn subject_of(
             format!("subjects of kind `{other}` have no GraphQL type"),
         )),
     }
+}
+
+/// Takes a named transition on the subject `id` for a dedicated mutation, and returns the
+/// subject's id for the caller to load as its own type.
+pub(crate) async fn take(
+    ctx: &Context<'_>,
+    id: &ID,
+    name: &str,
+    reason: Option<String>,
+    expected_version: Option<i32>,
+    input: serde_json::Value,
+) -> async_graphql::Result<Uuid> {
+    let actor = actor(ctx)?;
+    let subject_id = parse_id("id", id)?;
+    area::transition(
+        engine(ctx),
+        actor,
+        TransitionRequest {
+            subject_id,
+            name: name.to_owned(),
+            reason,
+            expected_version,
+            input,
+        },
+    )
+    .await
+    .gql()?;
+    Ok(subject_id)
 }
 
 #[derive(Default)]

@@ -6,5 +6,7 @@ pub mod amendments;
 pub mod documents;
 pub mod forums;
 pub mod groups;
+pub mod instruments;
 pub mod mailbox;
+pub mod meetings;
 pub mod people;

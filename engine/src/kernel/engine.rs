@@ -10,12 +10,13 @@
 use crate::kernel::clock::Clock;
 use crate::kernel::config::ConfigSource;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::events::Event;
 use crate::kernel::metrics::Metrics;
 use crate::notify::templates::Templates;
 use crate::workflow::subjects::SubjectKinds;
 use crate::workflow::{self, Definition, Definitions, Vocabulary, store};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -221,6 +222,15 @@ impl Engine {
     /// The counters `/metrics` shows.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Tells every subscriber of the registry about `event`, inside the transaction that raised
+    /// it; the first error is the write's.
+    pub async fn publish(&self, txn: &DatabaseTransaction, event: &Event) -> EngineResult<()> {
+        for subscriber in self.inner.kinds.subscribers() {
+            subscriber.on_event(self, txn, event).await?;
+        }
+        Ok(())
     }
 
     /// The subject kinds and the guards they offer.

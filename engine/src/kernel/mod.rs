@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod history;
 pub mod metrics;
 pub mod pagination;

@@ -90,15 +90,29 @@ pub async fn users_holding<C: ConnectionTrait>(
     if role == "claimant" {
         user_ids.extend(scope.claimant_id);
     }
-    let mut query = app_user::Entity::find();
-    query = if admins {
-        query.filter(app_user::Column::IsAdmin.eq(true))
+    if admins {
+        users_where(db, app_user::Column::IsAdmin.eq(true)).await
     } else {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        query.filter(app_user::Column::Id.is_in(user_ids))
-    };
+        users_by_id(db, &user_ids).await
+    }
+}
+
+/// The users named, each once, ordered by e-mail.
+pub async fn users_by_id<C: ConnectionTrait>(
+    db: &C,
+    user_ids: &[Uuid],
+) -> EngineResult<Vec<Recipient>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users_where(db, app_user::Column::Id.is_in(user_ids.iter().copied())).await
+}
+
+async fn users_where<C: ConnectionTrait>(
+    db: &C,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> EngineResult<Vec<Recipient>> {
+    let query = app_user::Entity::find().filter(condition);
     let by_email: BTreeMap<String, Recipient> = query
         .all(db)
         .await?

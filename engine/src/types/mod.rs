@@ -2,6 +2,7 @@
 //! one never checks it again; each parser names the field it was given in its error.
 
 use crate::kernel::error::EngineError;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -188,6 +189,39 @@ pub fn check_single_line(field: &str, value: &str) -> Result<(), EngineError> {
 pub const MAX_NAME_CHARS: usize = 200;
 /// Free text such as a group's theme or a reason.
 pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Parses an instant given as RFC 3339 text with an offset (`2022-11-21T09:00:00+09:00`).
+pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, EngineError> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| {
+            EngineError::invalid(
+                field,
+                format!("`{raw}` is not an RFC 3339 date-time with an offset"),
+            )
+        })
+}
+
+/// The instant a transition's `input` holds under `field` (INVALID_INPUT naming `input.<field>`
+/// when it is missing or unparsable).
+pub fn input_instant(input: &serde_json::Value, field: &str) -> Result<DateTime<Utc>, EngineError> {
+    let name = format!("input.{field}");
+    let raw = input
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            EngineError::invalid(name.clone(), "is required, as an RFC 3339 date-time")
+        })?;
+    parse_instant(&name, raw)
+}
+
+/// Parses an id given as text; a missing one or one that is not a UUID is INVALID_INPUT naming
+/// `field`.
+pub fn parse_uuid_input(field: &str, raw: Option<&str>) -> Result<uuid::Uuid, EngineError> {
+    let raw = raw.ok_or_else(|| EngineError::invalid(field, "is required"))?;
+    uuid::Uuid::parse_str(raw.trim())
+        .map_err(|_| EngineError::invalid(field, format!("`{raw}` is not an id")))
+}
 
 /// How a forum's member representatives decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

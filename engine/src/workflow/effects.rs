@@ -3,6 +3,7 @@
 //!
 //! `notify`: render a template for every user holding a role on the subject and queue the e-mails.
 
+use crate::kernel::actor::SubjectScope;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use crate::notify::outbox::{self, NewMessage};
@@ -54,7 +55,50 @@ pub async fn notify_role(
     context: &EffectContext<'_>,
     queued: &mut BTreeSet<(String, Uuid)>,
 ) -> EngineResult<()> {
-    let recipients = recipients::users_holding(context.txn, role, &context.subject.scope).await?;
+    notify_holders(
+        engine,
+        role,
+        &context.subject.scope,
+        template,
+        context,
+        queued,
+    )
+    .await
+}
+
+/// Queues `template` for every user holding `role` in `scope` (which may be another than the
+/// subject's: the chairs of a group on a meeting's agenda), skipping those in `queued`.
+pub async fn notify_holders(
+    engine: &Engine,
+    role: &str,
+    scope: &SubjectScope,
+    template: &str,
+    context: &EffectContext<'_>,
+    queued: &mut BTreeSet<(String, Uuid)>,
+) -> EngineResult<()> {
+    let recipients = recipients::users_holding(context.txn, role, scope).await?;
+    queue_each(engine, recipients, template, context, queued).await
+}
+
+/// Queues `template` for the users named, skipping those in `queued`.
+pub async fn notify_users(
+    engine: &Engine,
+    user_ids: &[Uuid],
+    template: &str,
+    context: &EffectContext<'_>,
+    queued: &mut BTreeSet<(String, Uuid)>,
+) -> EngineResult<()> {
+    let recipients = recipients::users_by_id(context.txn, user_ids).await?;
+    queue_each(engine, recipients, template, context, queued).await
+}
+
+async fn queue_each(
+    engine: &Engine,
+    recipients: Vec<Recipient>,
+    template: &str,
+    context: &EffectContext<'_>,
+    queued: &mut BTreeSet<(String, Uuid)>,
+) -> EngineResult<()> {
     for recipient in recipients {
         if queued.insert((template.to_owned(), recipient.user_id)) {
             notify(engine, template, &recipient, context).await?;

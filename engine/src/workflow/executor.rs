@@ -441,21 +441,29 @@ pub struct Edit<'a> {
     /// The operation's name in the history (`update_group`).
     pub operation: &'a str,
     pub expected_version: Option<i32>,
+    /// Why, as the history shows it.
+    pub reason: Option<&'a str>,
     /// What changed, by field, as the history's `detail` shows it.
     pub changed: serde_json::Map<String, serde_json::Value>,
 }
 
+/// An edit as saved: the instance as it now is, the row as written, and the history row's id.
+pub struct Saved<M> {
+    pub instance: workflow_instance::Model,
+    pub row: M,
+    pub history_id: Uuid,
+}
+
 /// Saves an edit of a subject's own fields (not a transition): refuses a subject `acting` may not
 /// see as NOT_FOUND, checks `expectedVersion`, bumps the version, appends a history row with
-/// from = to, and writes the area's `row`, all in the caller's transaction. Returns the instance
-/// as it now is, and the row as written.
+/// from = to, and writes the area's `row`, all in the caller's transaction.
 pub async fn save_edit<A>(
     engine: &Engine,
     txn: &DatabaseTransaction,
     acting: Acting<'_>,
     edit: Edit<'_>,
     row: A,
-) -> EngineResult<(workflow_instance::Model, <A::Entity as EntityTrait>::Model)>
+) -> EngineResult<Saved<<A::Entity as EntityTrait>::Model>>
 where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
@@ -468,7 +476,7 @@ where
             "another writer changed the subject first: reload it and try again".into(),
         ));
     }
-    history::append(
+    let history_id = history::append(
         txn,
         NewEntry {
             subject_id: edit.subject_id,
@@ -477,7 +485,7 @@ where
             from_state: &instance.state,
             to_state: &instance.state,
             acting,
-            reason: None,
+            reason: edit.reason,
             definition_hash: Some(&instance.definition_hash),
             detail: Some(serde_json::Value::Object(edit.changed)),
             at: now,
@@ -490,7 +498,11 @@ where
         updated_at: now,
         ..instance
     };
-    Ok((instance, row))
+    Ok(Saved {
+        instance,
+        row,
+        history_id,
+    })
 }
 
 /// The transitions `acting` may take now on each of a page of subjects: allowed from its state,

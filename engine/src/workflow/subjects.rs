@@ -6,6 +6,7 @@
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::events::Subscriber;
 use crate::types::TimeZone;
 use crate::workflow::TransitionDef;
 use crate::workflow::guards::Guard;
@@ -121,6 +122,8 @@ pub trait SubjectKind: Send + Sync + 'static {
 pub struct SubjectKinds {
     kinds: BTreeMap<&'static str, Arc<dyn SubjectKind>>,
     guards: BTreeMap<&'static str, Guard>,
+    /// What reacts to the events the areas raise, in registration order.
+    subscribers: Vec<Arc<dyn Subscriber>>,
 }
 
 impl std::fmt::Debug for SubjectKinds {
@@ -128,6 +131,7 @@ impl std::fmt::Debug for SubjectKinds {
         f.debug_struct("SubjectKinds")
             .field("kinds", &self.kinds.keys().collect::<Vec<_>>())
             .field("guards", &self.guards.keys().collect::<Vec<_>>())
+            .field("subscribers", &self.subscribers.len())
             .finish()
     }
 }
@@ -151,6 +155,16 @@ impl SubjectKinds {
             }
         }
         Ok(registry)
+    }
+
+    /// Adds something that reacts to the areas' events.
+    pub fn subscribe(mut self, subscriber: Arc<dyn Subscriber>) -> SubjectKinds {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    pub fn subscribers(&self) -> &[Arc<dyn Subscriber>] {
+        &self.subscribers
     }
 
     pub fn get(&self, kind: &str) -> EngineResult<&Arc<dyn SubjectKind>> {

@@ -14,7 +14,7 @@ pub use kind::{AmendmentKind, context_query};
 use crate::areas::documents::diff::{self, Diff};
 use crate::areas::documents::{self, forum_of};
 use crate::areas::forums::ForumSettings;
-use crate::areas::groups::Zones;
+use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
@@ -543,9 +543,11 @@ pub async fn update_amendment(
         subject_id: id,
         operation: "update_amendment",
         expected_version,
+        reason: None,
         changed,
     };
-    let (instance, row) = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
+    let saved = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
+    let (instance, row) = (saved.instance, saved.row);
     txn.commit().await?;
     Ok(Amendment::from(Loaded {
         row,

@@ -6,7 +6,7 @@ pub mod diff;
 pub mod translations;
 
 use crate::areas::forums::ForumSettings;
-use crate::areas::groups::Zones;
+use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
@@ -353,6 +353,61 @@ pub async fn create_document(
     let document = one_with_context(&txn, row).await?;
     txn.commit().await?;
     Ok(document)
+}
+
+/// The draft terms of reference of a proposed group: its document, with the draft as version 1,
+/// `proposed` until the group is approved ([`adopt_proposed_terms`]).
+pub async fn propose_terms_of_reference(
+    txn: &DatabaseTransaction,
+    forum: &forum::Model,
+    group: &working_group::Model,
+    text: &str,
+    author_id: Uuid,
+    at: DateTime<Utc>,
+) -> EngineResult<document::Model> {
+    let settings = ForumSettings::of(forum);
+    let text = parse_text("termsOfReference", text, &settings)?;
+    let row = document::Model {
+        id: Uuid::now_v7(),
+        forum_id: forum.id,
+        group_id: Some(group.id),
+        kind: "terms_of_reference".into(),
+        title: format!("Terms of reference of {}", group.name),
+        symbol: None,
+        original_language: settings
+            .official_languages
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "en".into()),
+        created_by: Some(author_id),
+        created_at: at,
+        updated_at: at,
+    };
+    document::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    insert_version(txn, row.id, 1, text, "proposed", Some(author_id), None, at).await?;
+    Ok(row)
+}
+
+/// Makes a group's proposed terms of reference (version 1) its adopted, current text.
+pub async fn adopt_proposed_terms(txn: &DatabaseTransaction, group_id: Uuid) -> EngineResult<()> {
+    let terms = document::Entity::find()
+        .filter(document::Column::GroupId.eq(group_id))
+        .filter(document::Column::Kind.eq("terms_of_reference"))
+        .one(txn)
+        .await?;
+    let Some(terms) = terms else { return Ok(()) };
+    document_version::Entity::update_many()
+        .col_expr(
+            document_version::Column::Status,
+            sea_orm::sea_query::Expr::value("adopted"),
+        )
+        .filter(document_version::Column::DocumentId.eq(terms.id))
+        .filter(document_version::Column::Status.eq("proposed"))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn terms_of_reference_taken(group: &working_group::Model) -> EngineError {

@@ -2,6 +2,9 @@
 //! owns member states, groups and the rules they run under.
 
 pub mod member_states;
+mod zones;
+
+pub use zones::Zones;
 
 use crate::kernel::actor::Acting;
 use crate::kernel::actor::{Actor, SubjectScope};

@@ -1,10 +1,12 @@
-//! Working groups as workflow subjects (`subject = "group"`): their scope and zone, the input
-//! their transitions take, and the guards they offer (`group_active`, and the decisions of the
-//! member representatives on a proposal).
+//! Working groups as workflow subjects (`subject = "group"`): their scope and zone, the meeting
+//! `place_on_agenda` takes, what their transitions do besides moving the state (the agenda, the
+//! activation), and the guard `group_active`. The decision guards are the meetings'.
 
+use super::proposals;
+use crate::areas::meetings::agenda;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::types::TimeZone;
-use crate::workflow::guards::{Guard, GuardContext, GuardFuture, Verdicts, refuse};
+use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse};
 use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{forum, working_group};
@@ -48,36 +50,38 @@ impl SubjectKind for GroupKind {
         })
     }
 
+    /// `place_on_agenda` names a planned meeting of the group's forum.
     async fn check_input(&self, call: &TransitionCall<'_>) -> EngineResult<()> {
-        if call.transition.name == "place_on_agenda"
-            && let Some(value) = call.input.get("meetingId")
-        {
-            let id = value
-                .as_str()
-                .and_then(|text| Uuid::parse_str(text).ok())
-                .ok_or_else(|| EngineError::invalid("input.meetingId", "is not an id"))?;
-            // Meetings are not recorded yet, so no id can name one.
-            return Err(EngineError::not_found("meeting", id));
+        if call.transition.name == "place_on_agenda" {
+            agenda::meeting_for(call.txn, call.input, forum_of(call)?).await?;
         }
         Ok(())
     }
 
-    fn guards(&self) -> Vec<Guard> {
-        vec![
-            Guard {
-                name: "group_active",
-                check: group_active,
-            },
-            Guard {
-                name: "decision_passed",
-                check: decision_passed,
-            },
-            Guard {
-                name: "decision_failed",
-                check: decision_failed,
-            },
-        ]
+    /// The agenda follows the proposal (placed, deferred, withdrawn), and `activate` adopts the
+    /// draft terms, installs the chair and starts the mandate.
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+        agenda::follow_transition(call, forum_of(call)?).await?;
+        if call.transition.name == "activate" {
+            proposals::activate(call).await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
+
+    fn guards(&self) -> Vec<Guard> {
+        vec![Guard {
+            name: "group_active",
+            check: group_active,
+        }]
+    }
+}
+
+fn forum_of(call: &TransitionCall<'_>) -> EngineResult<Uuid> {
+    call.subject
+        .scope
+        .forum_id
+        .ok_or_else(|| EngineError::Internal("a group without a forum".into()))
 }
 
 /// Nothing may be created or changed in a group that is not `active`.
@@ -107,24 +111,4 @@ fn group_active<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
             })
             .collect())
     })
-}
-
-/// Meetings and their decisions are not recorded yet, so no decision can have passed or failed:
-/// the move off the agenda is refused until one is.
-fn decision_passed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
-    Box::pin(async { Ok(no_decision(context, "decision_passed")) })
-}
-
-fn decision_failed<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
-    Box::pin(async { Ok(no_decision(context, "decision_failed")) })
-}
-
-fn no_decision(context: &GuardContext<'_>, guard: &str) -> Verdicts {
-    let refusal = || {
-        Err(refuse(
-            guard,
-            "no decision of the member representatives has been recorded for this proposal",
-        ))
-    };
-    context.subjects.iter().map(|_| refusal()).collect()
 }

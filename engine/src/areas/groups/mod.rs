@@ -3,10 +3,9 @@
 //! transition `establish`.
 
 mod kind;
-mod zones;
+pub mod proposals;
 
 pub use kind::GroupKind;
-pub use zones::Zones;
 
 use crate::areas::forums::{ForumSettings, forum_scope};
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
@@ -41,12 +40,16 @@ pub struct Group {
     /// The zone the group's dates are shown and counted in.
     pub time_zone: TimeZone,
     pub effective_at: Option<DateTime<Utc>>,
+    /// The user proposed to chair it; its chair once it is active.
+    pub proposed_chair_id: Option<Uuid>,
+    /// The representative who proposed it.
+    pub proposed_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub workflow: SubjectState,
 }
 
 impl Group {
-    fn new(row: working_group::Model, instance: &workflow_instance::Model) -> Group {
+    pub(crate) fn new(row: working_group::Model, instance: &workflow_instance::Model) -> Group {
         let scope = group_scope(&row);
         let time_zone = stored_zone(&row.time_zone);
         Group {
@@ -57,6 +60,8 @@ impl Group {
             lead_member_state_id: row.lead_member_state_id,
             time_zone,
             effective_at: row.effective_at,
+            proposed_chair_id: row.proposed_chair_id,
+            proposed_by: row.proposed_by,
             created_at: row.created_at,
             workflow: SubjectState::new(instance, scope, time_zone),
         }
@@ -186,6 +191,8 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
         lead_member_state_id: input.lead_member_state_id,
         time_zone: zone.name().to_owned(),
         effective_at: Some(input.effective_at.unwrap_or(now)),
+        proposed_chair_id: None,
+        proposed_by: None,
         created_at: now,
         updated_at: now,
     };
@@ -254,9 +261,11 @@ pub async fn update_group(
         subject_id: group_id,
         operation: "update_group",
         expected_version,
+        reason: None,
         changed,
     };
-    let (instance, row) = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
+    let saved = save_edit(engine, &txn, Acting::User(actor), edit, row).await?;
+    let (instance, row) = (saved.instance, saved.row);
     txn.commit().await?;
     Ok(Group::new(row, &instance))
 }

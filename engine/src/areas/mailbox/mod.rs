@@ -2,7 +2,7 @@
 //! or forum it concerns and by the administrator; and the dead letters, which a forum's
 //! coordinators send again once the cause is fixed.
 
-use crate::areas::groups::Zones;
+use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;

@@ -198,6 +198,41 @@ pub async fn add_membership(
     Ok(row.into())
 }
 
+/// Grants `role` in a group as part of another write (a group's activation makes its proposed
+/// chair its chair), unless the user already holds it there.
+pub async fn grant_in_group(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+    role: &str,
+    group_id: Uuid,
+    forum_id: Uuid,
+    at: DateTime<Utc>,
+) -> EngineResult<()> {
+    let exists = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Role.eq(role))
+        .filter(membership::Column::ScopeId.eq(group_id))
+        .count(txn)
+        .await?
+        > 0;
+    if exists {
+        return Ok(());
+    }
+    let row = membership::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        role: role.to_owned(),
+        scope_kind: ScopeKind::Group.as_str().to_owned(),
+        scope_id: group_id,
+        forum_id: Some(forum_id),
+        created_at: at,
+    };
+    membership::Entity::insert(row.into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
 pub async fn remove_membership(
     engine: &Engine,
     actor: &Actor,
