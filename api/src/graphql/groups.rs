@@ -3,9 +3,9 @@
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
-use crate::graphql::instruments;
 use crate::graphql::loaders::{ForumId, MemberStateId, UserId};
 use crate::graphql::meetings::{AgendaItem, Decision};
+use crate::graphql::proposals;
 use crate::graphql::users::{Membership, User, memberships_in};
 use crate::graphql::workflow::{Subject, SubjectFields};
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
@@ -91,17 +91,17 @@ impl WorkingGroup {
     /// The member states co-sponsoring its proposal.
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn co_sponsors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberState>> {
-        instruments::co_sponsors(ctx, self.0.id).await
+        proposals::co_sponsors(ctx, self.0.id).await
     }
     /// The agendas its proposal has been on, oldest first, with the decisions taken.
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn agenda_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgendaItem>> {
-        instruments::agenda_items(ctx, self.0.id, self.0.time_zone).await
+        proposals::agenda_items(ctx, self.0.id, self.0.time_zone).await
     }
     /// The decisions that created or renewed its mandate: meeting, number, date, rule, tally.
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn mandate_provenance(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Decision>> {
-        let items = instruments::agenda_items(ctx, self.0.id, self.0.time_zone).await?;
+        let items = proposals::agenda_items(ctx, self.0.id, self.0.time_zone).await?;
         Ok(items
             .into_iter()
             .filter_map(|item| {

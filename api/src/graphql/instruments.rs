@@ -7,10 +7,9 @@ use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
 use crate::graphql::groups::WorkingGroup;
-use crate::graphql::loaders::{
-    AdherentsOf, AgendaItemsOfSubject, CoSponsorsOf, ForumId, GroupId, MemberStateId, UserId,
-};
+use crate::graphql::loaders::{AdherentsOf, ForumId, GroupId, MemberStateId, UserId};
 use crate::graphql::meetings::AgendaItem;
+use crate::graphql::proposals;
 use crate::graphql::users::User;
 use crate::graphql::workflow::{Subject, SubjectFields, take};
 use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
@@ -90,7 +89,7 @@ impl Instrument {
     }
     #[graphql(complexity = "PROPOSAL_LIST_COST * child_complexity + 1")]
     async fn co_sponsors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberState>> {
-        co_sponsors(ctx, self.0.id).await
+        proposals::co_sponsors(ctx, self.0.id).await
     }
     /// The effective instant of its adoption (what "within three years of adoption" counts
     /// from), in the forum's zone.
@@ -105,7 +104,7 @@ impl Instrument {
     /// The agendas it has been on, oldest first, with the decisions taken.
     #[graphql(complexity = "PROPOSAL_LIST_COST * child_complexity + 1")]
     async fn agenda_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgendaItem>> {
-        agenda_items(ctx, self.0.id, self.0.time_zone).await
+        proposals::agenda_items(ctx, self.0.id, self.0.time_zone).await
     }
     /// The states (members or not) adhering to it, by date.
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
@@ -126,39 +125,6 @@ impl Instrument {
     async fn workflow(&self) -> SubjectFields {
         self.fields()
     }
-}
-
-/// The co-sponsoring member states of a proposal.
-pub(crate) async fn co_sponsors(
-    ctx: &Context<'_>,
-    subject_id: uuid::Uuid,
-) -> async_graphql::Result<Vec<MemberState>> {
-    let ids = loader(ctx)
-        .load_one(CoSponsorsOf(subject_id))
-        .await?
-        .unwrap_or_default();
-    let states = loader(ctx)
-        .load_many(ids.iter().copied().map(MemberStateId))
-        .await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| states.get(&MemberStateId(*id)).cloned().map(MemberState))
-        .collect())
-}
-
-/// The agenda items of a proposal, oldest first.
-pub(crate) async fn agenda_items(
-    ctx: &Context<'_>,
-    subject_id: uuid::Uuid,
-    zone: govflow_engine::types::TimeZone,
-) -> async_graphql::Result<Vec<AgendaItem>> {
-    Ok(loader(ctx)
-        .load_one(AgendaItemsOfSubject(subject_id))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|item| AgendaItem(item, zone))
-        .collect())
 }
 
 /// A state's adherence to an instrument.

@@ -21,7 +21,6 @@ use govflow_engine::time;
 use govflow_engine::types::TimeZone;
 use govflow_engine::workflow::subjects::SubjectState;
 use serde_json::json;
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct Meeting(pub DomainMeeting);
@@ -354,10 +353,6 @@ async fn take_on_meeting(
     ))
 }
 
-fn parse_item(id: &ID, field: &str) -> async_graphql::Result<Uuid> {
-    parse_id(field, id)
-}
-
 #[derive(Default)]
 pub struct MeetingsMutation;
 
@@ -498,7 +493,7 @@ impl MeetingsMutation {
         }
         let item_ids = item_ids
             .iter()
-            .map(|id| parse_item(id, "itemIds"))
+            .map(|id| parse_id("itemIds", id))
             .collect::<async_graphql::Result<Vec<_>>>()?;
         let meeting =
             agenda::reorder_agenda(engine(ctx), actor, meeting_id, item_ids, expected_version)

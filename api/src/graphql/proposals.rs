@@ -1,17 +1,55 @@
 //! Proposals on their way to a decision: `proposeGroup`, and for a proposed group or instrument
 //! `submitProposal`, `placeOnAgenda`, `deferProposal` and `withdrawProposal`; and `concludeGroup`,
 //! which ends an active group's mandate. Each is a transition of the subject (also reachable
-//! through `transition`), takes `reason` and `expectedVersion` and returns the subject.
+//! through `transition`), takes `reason` and `expectedVersion` and returns the subject. What a
+//! proposal of either kind shows (its co-sponsors, the agendas it has been on) is resolved here
+//! for both.
 
 use crate::graphql::errors::EngineResultExt;
+use crate::graphql::forums::MemberState;
 use crate::graphql::groups::WorkingGroup;
+use crate::graphql::loaders::{AgendaItemsOfSubject, CoSponsorsOf, MemberStateId};
+use crate::graphql::meetings::AgendaItem;
 use crate::graphql::workflow::{WorkflowSubject, subject_of, take};
-use crate::graphql::{actor, engine, parse_id, parse_ids};
+use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use govflow_engine::groups;
 use govflow_engine::proposals::{self, NewProposal};
 use govflow_engine::workflow::subjects;
 use serde_json::json;
+
+/// The co-sponsoring member states of a proposal.
+pub(crate) async fn co_sponsors(
+    ctx: &Context<'_>,
+    subject_id: uuid::Uuid,
+) -> async_graphql::Result<Vec<MemberState>> {
+    let ids = loader(ctx)
+        .load_one(CoSponsorsOf(subject_id))
+        .await?
+        .unwrap_or_default();
+    let states = loader(ctx)
+        .load_many(ids.iter().copied().map(MemberStateId))
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| states.get(&MemberStateId(*id)).cloned().map(MemberState))
+        .collect())
+}
+
+/// The agenda items of a proposal, oldest first.
+pub(crate) async fn agenda_items(
+    ctx: &Context<'_>,
+    subject_id: uuid::Uuid,
+    zone: govflow_engine::types::TimeZone,
+) -> async_graphql::Result<Vec<AgendaItem>> {
+    Ok(loader(ctx)
+        .load_one(AgendaItemsOfSubject(subject_id))
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| AgendaItem(item, zone))
+        .collect())
+}
 
 #[derive(InputObject)]
 pub struct ProposeGroupInput {
