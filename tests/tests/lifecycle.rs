@@ -692,6 +692,21 @@ async fn the_agenda_keeps_its_order_until_a_coordinator_reorders_it() {
         )
         .await;
     assert_eq!(error_code(&response), "INVALID_INPUT", "{response}");
+    // A list longer than any agenda is refused before its ids are read.
+    let too_many: Vec<String> = (0..101).map(|_| "x".to_owned()).collect();
+    let response = forum
+        .app
+        .gql(
+            reorder,
+            json!({ "id": meeting, "items": too_many }),
+            Some(&forum.coordinator),
+        )
+        .await;
+    assert_eq!(error_code(&response), "INVALID_INPUT", "{response}");
+    assert!(
+        error_message(&response).contains("at most 100"),
+        "{response}"
+    );
     // A representative may not reorder.
     let wanted = json!([items[2], items[0], items[1]]);
     let response = forum

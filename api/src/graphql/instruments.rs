@@ -12,7 +12,7 @@ use crate::graphql::meetings::AgendaItem;
 use crate::graphql::proposals;
 use crate::graphql::users::User;
 use crate::graphql::workflow::{Subject, SubjectFields, take};
-use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use crate::graphql::{actor, engine, loader, parse_id, parse_id_list, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use govflow_engine::instruments::{
@@ -228,17 +228,11 @@ impl InstrumentsMutation {
         input: ProposeInstrumentInput,
     ) -> async_graphql::Result<Instrument> {
         let actor = actor(ctx)?;
-        if input.co_sponsor_ids.len() > govflow_engine::proposals::MAX_CO_SPONSORS {
-            return Err(crate::graphql::errors::coded(
-                "INVALID_INPUT",
-                "invalid `coSponsorIds`: too many member states",
-            ));
-        }
-        let co_sponsor_ids = input
-            .co_sponsor_ids
-            .iter()
-            .map(|id| parse_id("coSponsorIds", id))
-            .collect::<async_graphql::Result<Vec<_>>>()?;
+        let co_sponsor_ids = parse_id_list(
+            "coSponsorIds",
+            &input.co_sponsor_ids,
+            govflow_engine::proposals::MAX_CO_SPONSORS,
+        )?;
         let instrument = area::propose_instrument(
             engine(ctx),
             actor,

@@ -11,7 +11,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::users::User;
 use crate::graphql::workflow::{Subject, SubjectFields, WorkflowSubject, subject_of, take};
-use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use crate::graphql::{actor, engine, loader, parse_id, parse_id_list, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, FixedOffset, Utc};
 use govflow_engine::agenda::{self, AgendaItem as DomainItem, Decision as DomainDecision};
@@ -482,19 +482,7 @@ impl MeetingsMutation {
     ) -> async_graphql::Result<Meeting> {
         let actor = actor(ctx)?;
         let meeting_id = parse_id("meetingId", &meeting_id)?;
-        if item_ids.len() > agenda::MAX_AGENDA_ITEMS {
-            return Err(crate::graphql::errors::coded(
-                "INVALID_INPUT",
-                format!(
-                    "invalid `itemIds`: an agenda holds at most {} items",
-                    agenda::MAX_AGENDA_ITEMS
-                ),
-            ));
-        }
-        let item_ids = item_ids
-            .iter()
-            .map(|id| parse_id("itemIds", id))
-            .collect::<async_graphql::Result<Vec<_>>>()?;
+        let item_ids = parse_id_list("itemIds", &item_ids, agenda::MAX_AGENDA_ITEMS)?;
         let meeting =
             agenda::reorder_agenda(engine(ctx), actor, meeting_id, item_ids, expected_version)
                 .await

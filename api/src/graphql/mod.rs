@@ -188,6 +188,17 @@ pub fn parse_id(field: &str, id: &ID) -> async_graphql::Result<Uuid> {
     })
 }
 
+/// Parses a list of ids, refusing one longer than `max` before parsing any of it.
+pub fn parse_id_list(field: &str, ids: &[ID], max: usize) -> async_graphql::Result<Vec<Uuid>> {
+    if ids.len() > max {
+        return Err(coded(
+            "INVALID_INPUT",
+            format!("invalid `{field}`: at most {max} ids"),
+        ));
+    }
+    ids.iter().map(|id| parse_id(field, id)).collect()
+}
+
 pub fn parse_ids(field: &str, id: Option<&ID>) -> async_graphql::Result<Option<Uuid>> {
     id.map(|id| parse_id(field, id)).transpose()
 }

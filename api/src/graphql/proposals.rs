@@ -11,7 +11,7 @@ use crate::graphql::groups::WorkingGroup;
 use crate::graphql::loaders::{AgendaItemsOfSubject, CoSponsorsOf, MemberStateId};
 use crate::graphql::meetings::AgendaItem;
 use crate::graphql::workflow::{WorkflowSubject, subject_of, take};
-use crate::graphql::{actor, engine, loader, parse_id, parse_ids};
+use crate::graphql::{actor, engine, loader, parse_id, parse_id_list, parse_ids};
 use async_graphql::{Context, ID, InputObject, Object};
 use govflow_engine::groups;
 use govflow_engine::proposals::{self, NewProposal};
@@ -96,20 +96,11 @@ impl ProposalsMutation {
         input: ProposeGroupInput,
     ) -> async_graphql::Result<WorkingGroup> {
         let actor = actor(ctx)?;
-        if input.co_sponsor_ids.len() > proposals::MAX_CO_SPONSORS {
-            return Err(crate::graphql::errors::coded(
-                "INVALID_INPUT",
-                format!(
-                    "invalid `coSponsorIds`: at most {} member states",
-                    proposals::MAX_CO_SPONSORS
-                ),
-            ));
-        }
-        let co_sponsor_ids = input
-            .co_sponsor_ids
-            .iter()
-            .map(|id| parse_id("coSponsorIds", id))
-            .collect::<async_graphql::Result<Vec<_>>>()?;
+        let co_sponsor_ids = parse_id_list(
+            "coSponsorIds",
+            &input.co_sponsor_ids,
+            proposals::MAX_CO_SPONSORS,
+        )?;
         let group = proposals::propose_group(
             engine(ctx),
             actor,

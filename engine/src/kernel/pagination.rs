@@ -111,6 +111,20 @@ impl<T> Page<T> {
     }
 }
 
+/// Rows of many parents' short child lists, grouped by parent in the order they came (for
+/// DataLoader); `child` turns each row into what the list holds.
+pub fn by_parent<R, T>(
+    rows: Vec<R>,
+    parent: impl Fn(&R) -> Uuid,
+    child: impl Fn(R) -> T,
+) -> HashMap<Uuid, Vec<T>> {
+    let mut lists: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        lists.entry(parent(&row)).or_default().push(child(row));
+    }
+    lists
+}
+
 /// One page of the children of each of many parents (the history of a page of subjects, the
 /// groups of a page of forums), in two statements whatever the number of parents or children:
 /// the rows are numbered per parent in SQL (`ROW_NUMBER() OVER (PARTITION BY parent ...)`) and

@@ -192,7 +192,7 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Parses an instant given as RFC 3339 text with an offset (`2022-11-21T09:00:00+09:00`).
 pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, EngineError> {
-    DateTime::parse_from_rfc3339(raw.trim())
+    DateTime::parse_from_rfc3339(raw)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|_| {
             EngineError::invalid(

@@ -295,6 +295,26 @@ pub async fn instances_of<C: ConnectionTrait>(
         .collect())
 }
 
+/// The rows of a page of subjects with their workflow instances, in one query for all: each row
+/// and its instance become the area's domain value through `build`.
+pub async fn with_instances<C, R, T>(
+    db: &C,
+    rows: Vec<R>,
+    id_of: impl Fn(&R) -> Uuid,
+    build: impl Fn(R, &workflow_instance::Model) -> T,
+) -> EngineResult<Vec<T>>
+where
+    C: ConnectionTrait,
+{
+    let mut instances = instances_of(db, rows.iter().map(&id_of).collect()).await?;
+    rows.into_iter()
+        .map(|row| {
+            let instance = take_instance(&mut instances, id_of(&row))?;
+            Ok(build(row, &instance))
+        })
+        .collect()
+}
+
 /// Takes the instance of `subject_id` out of a map from [`instances_of`].
 pub fn take_instance(
     instances: &mut HashMap<Uuid, workflow_instance::Model>,

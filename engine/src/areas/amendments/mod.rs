@@ -21,7 +21,9 @@ use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
 use crate::kernel::pagination::{Page, PageRequest, load_pages, page_of, pages_per_parent};
-use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
+use crate::types::{
+    MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone, parse_instant,
+};
 use crate::workflow::effects::{EffectContext, notify_role};
 use crate::workflow::executor::{
     CreationRequest, Edit, authorize_creation, check_expected_version, create_subject, save_edit,
@@ -661,12 +663,5 @@ fn closes_at_of(input: &serde_json::Value) -> EngineResult<DateTime<Utc>> {
         .get("closesAt")
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| EngineError::invalid("closesAt", "is required to open a consultation"))?;
-    DateTime::parse_from_rfc3339(raw)
-        .map(|at| at.with_timezone(&Utc))
-        .map_err(|_| {
-            EngineError::invalid(
-                "closesAt",
-                format!("`{raw}` is not an RFC 3339 date-time with an offset"),
-            )
-        })
+    parse_instant("closesAt", raw)
 }

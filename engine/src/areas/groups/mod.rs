@@ -284,14 +284,7 @@ async fn with_instances<C: ConnectionTrait>(
     db: &C,
     rows: Vec<working_group::Model>,
 ) -> EngineResult<Vec<Group>> {
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut instances = subjects::instances_of(db, ids).await?;
-    rows.into_iter()
-        .map(|row| {
-            let instance = subjects::take_instance(&mut instances, row.id)?;
-            Ok(Group::new(row, &instance))
-        })
-        .collect()
+    subjects::with_instances(db, rows, |row| row.id, Group::new).await
 }
 
 pub async fn get_group(engine: &Engine, group_id: Uuid) -> EngineResult<Group> {

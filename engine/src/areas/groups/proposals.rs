@@ -12,6 +12,7 @@ use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::pagination::by_parent;
 use crate::types::{MAX_NAME_CHARS, MAX_TEXT_CHARS, RequiredText, SingleLine, TimeZone};
 use crate::workflow::executor::{CreationRequest, authorize_creation, create_subject};
 use crate::workflow::subjects::TransitionCall;
@@ -208,14 +209,11 @@ pub async fn co_sponsors_of(
         .order_by_asc(co_sponsor::Column::Id)
         .all(engine.db())
         .await?;
-    let mut by_subject: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in rows {
-        by_subject
-            .entry(row.subject_id)
-            .or_default()
-            .push(row.member_state_id);
-    }
-    Ok(by_subject)
+    Ok(by_parent(
+        rows,
+        |row| row.subject_id,
+        |row| row.member_state_id,
+    ))
 }
 
 /// `activate`: the draft terms of reference become the adopted version 1, the proposed chair

@@ -472,14 +472,16 @@ async fn with_context<C: ConnectionTrait>(
     rows: Vec<instrument::Model>,
 ) -> EngineResult<Vec<Instrument>> {
     let zones = Zones::load(db, rows.iter().map(|row| (None, Some(row.forum_id)))).await?;
-    let mut instances = subjects::instances_of(db, rows.iter().map(|row| row.id).collect()).await?;
-    rows.into_iter()
-        .map(|row| {
-            let instance = subjects::take_instance(&mut instances, row.id)?;
+    subjects::with_instances(
+        db,
+        rows,
+        |row| row.id,
+        |row, instance| {
             let zone = zones.zone(None, Some(row.forum_id));
-            Ok(Instrument::new(row, &instance, zone))
-        })
-        .collect()
+            Instrument::new(row, instance, zone)
+        },
+    )
+    .await
 }
 
 pub async fn get_instrument(engine: &Engine, instrument_id: Uuid) -> EngineResult<Instrument> {

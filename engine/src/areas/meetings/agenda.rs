@@ -7,9 +7,10 @@ use crate::kernel::actor::{Acting, Actor};
 use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::pagination::by_parent;
 use crate::types::parse_uuid_input;
 use crate::workflow::executor::{Edit, check_expected_version, save_edit};
-use crate::workflow::subjects::TransitionCall;
+use crate::workflow::subjects::{self, TransitionCall};
 use chrono::{DateTime, Utc};
 use govflow_entities::{agenda_item, instrument, meeting, working_group};
 use sea_orm::{
@@ -104,7 +105,10 @@ pub async fn meeting_for<C: ConnectionTrait>(
     let raw = input.get("meetingId").and_then(serde_json::Value::as_str);
     let meeting_id = parse_uuid_input(field, raw)?;
     let not_planned = |why: String| EngineError::invalid(field, why);
-    let Some((meeting, instance)) = super::row_and_instance(db, meeting_id).await.ok() else {
+    let found =
+        subjects::row_with_instance::<meeting::Entity, _>(db, meeting::Column::Id, meeting_id)
+            .await?;
+    let Some((meeting, instance)) = found else {
         return Err(not_planned(format!("no meeting has the id {meeting_id}")));
     };
     if meeting.forum_id != forum_id {
@@ -366,14 +370,7 @@ pub async fn items_of_meetings(
         .order_by_asc(agenda_item::Column::Id)
         .all(engine.db())
         .await?;
-    let mut by_meeting: HashMap<Uuid, Vec<AgendaItem>> = HashMap::new();
-    for row in rows {
-        by_meeting
-            .entry(row.meeting_id)
-            .or_default()
-            .push(row.into());
-    }
-    Ok(by_meeting)
+    Ok(by_parent(rows, |row| row.meeting_id, Into::into))
 }
 
 pub async fn get_item(engine: &Engine, item_id: Uuid) -> EngineResult<AgendaItem> {
@@ -403,12 +400,5 @@ pub async fn items_of_subjects(
         .limit(u64::try_from(subject_ids.len() * MAX_AGENDA_ITEMS).unwrap_or(u64::MAX))
         .all(engine.db())
         .await?;
-    let mut by_subject: HashMap<Uuid, Vec<AgendaItem>> = HashMap::new();
-    for row in rows {
-        by_subject
-            .entry(row.subject_id)
-            .or_default()
-            .push(row.into());
-    }
-    Ok(by_subject)
+    Ok(by_parent(rows, |row| row.subject_id, Into::into))
 }

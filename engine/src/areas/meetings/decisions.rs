@@ -14,6 +14,7 @@ use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
+use crate::kernel::pagination::by_parent;
 use crate::types::DecisionRule;
 use crate::workflow::executor::{
     TransitionRequest, check_expected_version, parse_reason, take_transition,
@@ -466,14 +467,7 @@ pub async fn ballots_of(
         .order_by_asc(ballot::Column::Id)
         .all(engine.db())
         .await?;
-    let mut by_item: HashMap<Uuid, Vec<Ballot>> = HashMap::new();
-    for row in rows {
-        by_item
-            .entry(row.agenda_item_id)
-            .or_default()
-            .push(row.into());
-    }
-    Ok(by_item)
+    Ok(by_parent(rows, |row| row.agenda_item_id, Into::into))
 }
 
 #[cfg(test)]

@@ -411,14 +411,7 @@ async fn with_instances<C: ConnectionTrait>(
     db: &C,
     rows: Vec<meeting::Model>,
 ) -> EngineResult<Vec<Meeting>> {
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut instances = subjects::instances_of(db, ids).await?;
-    rows.into_iter()
-        .map(|row| {
-            let instance = subjects::take_instance(&mut instances, row.id)?;
-            Ok(Meeting::new(row, &instance))
-        })
-        .collect()
+    subjects::with_instances(db, rows, |row| row.id, Meeting::new).await
 }
 
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Meeting>> {
