@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Deadlines and their reminders.
+    Deadlines {
+        #[command(subcommand)]
+        command: DeadlinesCommand,
+    },
     /// Prints the GraphQL schema (SDL).
     Schema,
 }
@@ -105,6 +110,13 @@ enum WorkflowsCommand {
 enum MailCommand {
     /// Delivers every message that is due now, then exits (for hosts that run it from cron).
     Drain,
+}
+
+#[derive(Subcommand)]
+enum DeadlinesCommand {
+    /// Does what the scheduler of `serve` does, once: writes occurrences ahead, moves them due
+    /// and missed, and queues the reminders that are due (sent late if their time has passed).
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -404,6 +416,25 @@ async fn run(cli: Cli, context: &Context<'_>, out: &mut String) -> Result<u8, Fa
                 &format!(
                     "sent {}, to retry {}, dead {}",
                     report.sent, report.retrying, report.dead
+                ),
+            );
+            Ok(0)
+        }
+        Command::Deadlines {
+            command: DeadlinesCommand::Run,
+        } => {
+            let settings = load_settings(config, context, &Overrides::default())?;
+            let engine = open_engine(&settings, Arc::new(SystemClock)).await?;
+            let report = govflow_engine::deadlines::scheduler::run_due(&engine).await?;
+            line(
+                out,
+                &format!(
+                    "reminders queued {} ({} late, {} e-mails), occurrences due {}, missed {}",
+                    report.reminders_sent,
+                    report.late,
+                    report.messages,
+                    report.fell_due,
+                    report.missed
                 ),
             );
             Ok(0)

@@ -2,6 +2,7 @@
 //! `govflow` command line. No business rules live here: every resolver calls one engine function.
 
 pub mod auth;
+pub mod calendar;
 pub mod cli;
 pub mod graphiql;
 pub mod graphql;

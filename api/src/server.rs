@@ -1,5 +1,5 @@
 //! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, `GET /health` and `GET /metrics`;
-//! beside it, the mailer that delivers the outbox.
+//! beside it, the mailer that delivers the outbox and the scheduler that sends deadline reminders.
 //!
 //! The GraphQL handler reads the body itself so that every refusal (a body over the limit, a
 //! batch, JSON that is not a GraphQL request) comes back as a GraphQL error body with a code,
@@ -54,8 +54,8 @@ impl From<govflow_engine::EngineError> for StartupError {
 }
 
 #[derive(Clone)]
-struct AppState {
-    engine: Engine,
+pub(crate) struct AppState {
+    pub(crate) engine: Engine,
     schema: GovflowSchema,
     auth: Arc<Authenticator>,
     max_body_bytes: usize,
@@ -68,6 +68,8 @@ pub struct Server {
     engine: Engine,
     auth: Arc<Authenticator>,
     mailer: Mailer,
+    /// The longest the deadline scheduler sleeps.
+    scheduler_poll: Duration,
 }
 
 /// Connects, migrates and starts the engine: what `serve` and every command that touches the
@@ -134,6 +136,11 @@ impl Server {
             .route("/graphiql/{name}", get(crate::graphiql::asset))
             .route("/health", get(health))
             .route("/metrics", get(metrics))
+            .route("/calendar/{token}/me.ics", get(crate::calendar::my_feed))
+            .route(
+                "/calendar/{token}/group/{file}",
+                get(crate::calendar::group_feed),
+            )
             .with_state(state);
         if let Some(cors) = cors_layer(&settings.raw.cors_origins) {
             router = router.layer(cors);
@@ -144,6 +151,7 @@ impl Server {
             engine,
             auth,
             mailer,
+            scheduler_poll: Duration::from_secs(settings.raw.deadlines.poll_seconds),
         })
     }
 
@@ -185,6 +193,11 @@ impl Server {
             let shutdown = until_stopped();
             async move { mailer.run(engine, shutdown).await }
         });
+        let scheduler = tokio::spawn(govflow_engine::deadlines::scheduler::run(
+            self.engine.clone(),
+            self.scheduler_poll,
+            until_stopped(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop.send(true);
@@ -193,6 +206,7 @@ impl Server {
             .with_graceful_shutdown(until_stopped())
             .await;
         let _ = mailer.await;
+        let _ = scheduler.await;
         served
     }
 }

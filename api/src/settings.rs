@@ -48,7 +48,15 @@ pub struct RawSettings {
     /// means no CORS at all.
     pub cors_origins: Vec<String>,
     pub limits: Limits,
+    pub deadlines: DeadlineSettings,
     pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineSettings {
+    /// The longest the scheduler sleeps between looks for due work.
+    pub poll_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -439,6 +447,7 @@ impl Settings {
             ("limits.max_connections", raw.limits.max_connections as u64),
             ("mail.max_retry_hours", raw.mail.max_retry_hours),
             ("mail.poll_seconds", raw.mail.poll_seconds),
+            ("deadlines.poll_seconds", raw.deadlines.poll_seconds),
             ("mail.smtp.timeout_seconds", raw.mail.smtp.timeout_seconds),
         ];
         for (key, value) in positive {

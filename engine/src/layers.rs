@@ -16,6 +16,7 @@ const AREAS: &[&str] = &[
     "groups",
     "amendments",
     "instruments",
+    "deadlines",
     "mailbox",
 ];
 

@@ -23,6 +23,7 @@ pub mod types;
 pub mod workflow;
 
 pub use areas::amendments;
+pub use areas::deadlines;
 pub use areas::documents::{self, diff, translations};
 pub use areas::forums::{self, member_states};
 pub use areas::groups::{self, proposals};

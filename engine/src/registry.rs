@@ -2,7 +2,10 @@
 //! a subject kind is its area folder plus one line here.
 
 use crate::areas::{
-    amendments::AmendmentKind, groups::GroupKind, instruments::InstrumentKind,
+    amendments::AmendmentKind,
+    deadlines::{DeadlineEvents, plan},
+    groups::GroupKind,
+    instruments::InstrumentKind,
     meetings::MeetingKind,
 };
 use crate::kernel::clock::Clock;
@@ -26,7 +29,9 @@ pub fn subject_kinds() -> Vec<Arc<dyn SubjectKind>> {
 
 /// The registry of [`subject_kinds`], checked: two kinds or guards of one name are refused.
 pub fn registered() -> Result<SubjectKinds, StartError> {
-    SubjectKinds::new(subject_kinds()).map_err(|err| StartError::Config(vec![err]))
+    Ok(SubjectKinds::new(subject_kinds())
+        .map_err(|err| StartError::Config(vec![err]))?
+        .subscribe(Arc::new(DeadlineEvents)))
 }
 
 /// What definitions may name with this build's subject kinds and the given templates: for
@@ -43,6 +48,8 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: ConfigSource,
     ) -> Result<Engine, StartError> {
+        // A default reminder plan that does not parse stops the start, naming the file.
+        plan::default_plan(&config).map_err(|err| StartError::Config(vec![err]))?;
         Engine::assemble(db, clock, config, registered()?).await
     }
 }

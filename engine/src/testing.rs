@@ -90,6 +90,8 @@ impl Drop for TestDatabase {
 pub struct TestEngine {
     pub engine: Engine,
     pub admin: Actor,
+    /// The engine's clock, which stands still until a test moves it.
+    pub clock: ManualClock,
     _database: TestDatabase,
 }
 
@@ -106,7 +108,7 @@ impl TestEngine {
         let connection = db::connect(&url).await.unwrap();
         db::migrate(&connection).await.unwrap();
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap());
-        let engine = Engine::assemble(connection, Arc::new(clock), config, kinds)
+        let engine = Engine::assemble(connection, Arc::new(clock.clone()), config, kinds)
             .await
             .unwrap();
         let row = users::bootstrap_admin(&engine, "admin@govflow.test", "Administrator")
@@ -116,6 +118,7 @@ impl TestEngine {
         TestEngine {
             engine,
             admin,
+            clock,
             _database: database,
         }
     }

@@ -576,3 +576,37 @@ async fn mail_drain_delivers_what_is_due_and_exits() {
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(refused.stderr.contains("mail.from"), "{refused:?}");
 }
+
+#[tokio::test]
+async fn deadlines_run_catches_up_on_what_fell_due_and_exits() {
+    let app = TestApp::spawn().await;
+    let (forum, _) = app.forum("Digital Nations").await;
+    let group = app.group(&forum, "Digital Governance").await;
+    let coordinator = app
+        .create_user("coordinator@ee.example", "Coordinator")
+        .await;
+    app.grant(&coordinator, "coordinator", "groupId", &group)
+        .await;
+    // Made on the server's clock (2 March 2026); the command runs on the real one, long after.
+    app.ok(
+        "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { id } }",
+        json!({ "input": { "subjectId": group, "title": "Work plan", "rule": "at 2026-04-01T09:00", "reminders": [{ "offset": "-1d", "roles": ["coordinator"] }] } }),
+        &coordinator,
+    )
+    .await;
+    let settings = env(&app.database.url);
+    let ran = execute(["govflow", "deadlines", "run"], settings.clone()).await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(
+        ran.stdout
+            .contains("reminders queued 1 (1 late, 1 e-mails), occurrences due 1, missed 1"),
+        "{ran:?}"
+    );
+    let again = execute(["govflow", "deadlines", "run"], settings).await;
+    assert!(
+        again
+            .stdout
+            .contains("reminders queued 0 (0 late, 0 e-mails), occurrences due 0, missed 0"),
+        "{again:?}"
+    );
+}

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod core_model;
+mod deadlines;
 mod definition_sets;
 mod documents;
 mod drafts;

@@ -198,9 +198,10 @@ async fn available_transitions_of_guarded_subjects_cost_a_few_statements_per_gua
 /// A transition without effects, through the generic `transition` mutation: the caller with
 /// their roles (1), then in one transaction the instance (1), the subject with its document, forum
 /// and group (1), the version-checked UPDATE (1), the history row (1) and the amendment's own
-/// UPDATE (1), then the answer: the amendment joined with its instance (1) and its zone (1).
+/// UPDATE (1), the deadlines waiting for this transition of the subject or its group (1, by
+/// index), then the answer: the amendment joined with its instance (1) and its zone (1).
 /// BEGIN and COMMIT come on top.
-const TRANSITION_BUDGET: u64 = 8;
+const TRANSITION_BUDGET: u64 = 9;
 
 #[tokio::test]
 async fn a_transition_without_effects_stays_within_its_statement_budget() {

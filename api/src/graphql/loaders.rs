@@ -7,6 +7,7 @@ use crate::graphql::errors::from_engine;
 use async_graphql::dataloader::Loader;
 use govflow_engine::agenda::{self, AgendaItem};
 use govflow_engine::amendments::{self, Amendment, Response};
+use govflow_engine::deadlines::{self, Occurrence, Reminder};
 use govflow_engine::decisions::{self, Ballot};
 use govflow_engine::documents::{Document, Version};
 use govflow_engine::forums::Forum;
@@ -404,6 +405,12 @@ pub struct BallotsOf(pub Uuid);
 pub struct CoSponsorsOf(pub Uuid);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct AdherentsOf(pub Uuid, pub PageRequest);
+/// A deadline's occurrences, by due instant.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct OccurrencesOf(pub Uuid, pub PageRequest);
+/// An occurrence's reminders (at most a plan's length).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct RemindersOf(pub Uuid);
 
 impl Loader<MeetingId> for EngineLoader {
     type Value = Meeting;
@@ -511,5 +518,31 @@ impl Loader<AdherentsOf> for EngineLoader {
             },
         )
         .await
+    }
+}
+
+impl Loader<OccurrencesOf> for EngineLoader {
+    type Value = Page<Occurrence>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[OccurrencesOf]) -> LoadResult<OccurrencesOf, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                deadlines::pages_of_occurrences(&self.engine, &parents, page).await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<RemindersOf> for EngineLoader {
+    type Value = Vec<Reminder>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[RemindersOf]) -> LoadResult<RemindersOf, Self::Value> {
+        let found = deadlines::reminders_of(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(lists(keys, |k| k.0, found))
     }
 }

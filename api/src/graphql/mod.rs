@@ -3,6 +3,7 @@
 
 pub mod amendments;
 pub mod connection;
+pub mod deadlines;
 pub mod diff;
 pub mod documents;
 pub mod errors;
@@ -38,6 +39,7 @@ pub struct Query(
     amendments::AmendmentsQuery,
     meetings::MeetingsQuery,
     instruments::InstrumentsQuery,
+    deadlines::DeadlinesQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -52,6 +54,7 @@ pub struct Mutation(
     proposals::ProposalsMutation,
     meetings::MeetingsMutation,
     instruments::InstrumentsMutation,
+    deadlines::DeadlinesMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

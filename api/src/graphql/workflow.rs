@@ -93,14 +93,24 @@ impl SubjectFields {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<HistoryEntry>> {
-        let request = page_request(first, after)?;
-        let page = loader(ctx)
-            .load_one(HistoryOf(self.0.subject_id, request))
-            .await?
-            .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
-        let zone = self.0.time_zone;
-        Ok(connection(page, |entry| HistoryEntry(entry, zone)))
+        history_of(ctx, self.0.subject_id, self.0.time_zone, first, after).await
     }
+}
+
+/// A page of the history of a subject (or of a deadline), its instants in `zone`.
+pub(crate) async fn history_of(
+    ctx: &Context<'_>,
+    subject_id: Uuid,
+    zone: TimeZone,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Conn<HistoryEntry>> {
+    let request = page_request(first, after)?;
+    let page = loader(ctx)
+        .load_one(HistoryOf(subject_id, request))
+        .await?
+        .unwrap_or_else(|| Page::new(Vec::new(), request, 0));
+    Ok(connection(page, |entry| HistoryEntry(entry, zone)))
 }
 
 /// A GraphQL type that is a workflow subject: the `WorkflowSubject` interface resolves its

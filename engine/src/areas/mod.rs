@@ -3,6 +3,7 @@
 //! the layers below them and the areas listed before them here, never one listed after.
 
 pub mod amendments;
+pub mod deadlines;
 pub mod documents;
 pub mod forums;
 pub mod groups;

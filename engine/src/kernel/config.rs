@@ -15,6 +15,22 @@ pub enum ConfigSource {
 /// A file's display name and its text.
 pub type SourceFile = (String, String);
 
+/// One reminder of a plan as written: an offset from the due instant (`-30d`) and the roles
+/// reminded. Also the stored and the GraphQL form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderStep {
+    pub offset: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReminderFile {
+    #[serde(default)]
+    reminder: Vec<ReminderStep>,
+}
+
 /// The repository's `config/` folder as it was at build time: every file of it, so that adding a
 /// workflow or a template needs no list to be kept.
 static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../config");
@@ -37,6 +53,38 @@ impl ConfigSource {
 
     /// The e-mail templates, as (template name, text): `name` for a `name.txt` (subject line and
     /// plain text), `name.html` for its HTML sibling.
+    /// The steps of `reminders.toml`, the default reminder plan of deadlines, as written (the
+    /// deadlines area checks them at start); none when a config folder has no such file.
+    pub fn default_reminders(&self) -> Result<Vec<ReminderStep>, String> {
+        let Some((path, text)) = self.reminders_source().map_err(|err| err.to_string())? else {
+            return Ok(Vec::new());
+        };
+        let file: ReminderFile = toml::from_str(&text).map_err(|err| format!("{path}: {err}"))?;
+        Ok(file.reminder)
+    }
+
+    fn reminders_source(&self) -> EngineResult<Option<SourceFile>> {
+        match self {
+            ConfigSource::Dir(dir) => {
+                let path = dir.join("reminders.toml");
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Ok(Some((path.display().to_string(), text))),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(err) => Err(EngineError::invalid(
+                        "config_dir",
+                        format!("cannot read {}: {err}", path.display()),
+                    )),
+                }
+            }
+            ConfigSource::BuiltIn => Ok(BUILT_IN.get_file("reminders.toml").and_then(|file| {
+                Some((
+                    "<built-in>/reminders.toml".to_owned(),
+                    file.contents_utf8()?.to_owned(),
+                ))
+            })),
+        }
+    }
+
     pub fn template_sources(&self) -> EngineResult<Vec<SourceFile>> {
         let mut files = Vec::new();
         for extension in ["txt", "html"] {

@@ -8,7 +8,7 @@
 //! without a restart, as `docs/WORKFLOWS.md` describes.
 
 use crate::kernel::clock::Clock;
-use crate::kernel::config::ConfigSource;
+use crate::kernel::config::{ConfigSource, ReminderStep};
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::events::Event;
 use crate::kernel::metrics::Metrics;
@@ -45,6 +45,10 @@ struct Inner {
     metrics: Metrics,
     templates: Templates,
     config: ConfigSource,
+    /// The default reminder plan of deadlines, as `config/reminders.toml` writes it.
+    default_reminders: Vec<ReminderStep>,
+    /// Woken when a write adds work for the scheduler sooner than it planned to look.
+    scheduler: tokio::sync::Notify,
 }
 
 /// Why the engine could not start: each line names the file (and line) at fault.
@@ -79,6 +83,9 @@ impl Engine {
             }
         });
         let templates = load_templates(&config)?;
+        let default_reminders = config
+            .default_reminders()
+            .map_err(|err| StartError::Config(vec![err]))?;
         kinds.check_tables(&db).await?;
         let vocabulary = workflow::vocabulary(&templates, &kinds);
         let loaded = load_definitions(&config, &vocabulary)?;
@@ -94,6 +101,8 @@ impl Engine {
                 metrics: Metrics::new(),
                 templates,
                 config,
+                default_reminders,
+                scheduler: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -249,6 +258,21 @@ impl Engine {
 
     pub fn config(&self) -> &ConfigSource {
         &self.inner.config
+    }
+
+    pub fn default_reminders(&self) -> &[ReminderStep] {
+        &self.inner.default_reminders
+    }
+
+    /// Tells the scheduler to look for due work now (a write added some sooner than it planned
+    /// to look). A wake-up with nobody waiting is kept for the next wait.
+    pub fn wake_scheduler(&self) {
+        self.inner.scheduler.notify_one();
+    }
+
+    /// Resolves at the next [`Engine::wake_scheduler`].
+    pub async fn scheduler_woken(&self) {
+        self.inner.scheduler.notified().await;
     }
 }
 

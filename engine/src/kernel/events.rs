@@ -14,6 +14,8 @@ use uuid::Uuid;
 /// What happened to a meeting's dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeetingChangeKind {
+    /// A new meeting of a series.
+    Scheduled,
     /// A planned meeting's start and end changed (`moveMeeting`).
     Moved,
     /// Off the calendar until it is rescheduled.
@@ -37,9 +39,24 @@ pub struct MeetingChange {
     pub previous: (DateTime<Utc>, DateTime<Utc>),
 }
 
+/// A transition taken on an existing subject (creations are not published: nothing can count
+/// from a subject before it exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionTaken {
+    pub subject_id: Uuid,
+    pub subject_kind: String,
+    pub transition: String,
+    pub forum_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    /// Who took it, when a person did.
+    pub by: Option<Uuid>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     MeetingChanged(MeetingChange),
+    TransitionTaken(TransitionTaken),
 }
 
 /// Something that reacts to events inside the transaction that raised them.

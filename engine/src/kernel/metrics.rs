@@ -10,6 +10,7 @@ pub struct Metrics {
     pub mail_sent: IntCounter,
     pub mail_retried: IntCounter,
     pub mail_dead: IntCounter,
+    pub reminders_sent: IntCounter,
 }
 
 impl Metrics {
@@ -31,6 +32,10 @@ impl Metrics {
             mail_dead: counter(
                 "govflow_mail_dead_total",
                 "E-mails moved to the dead letters.",
+            ),
+            reminders_sent: counter(
+                "govflow_reminders_queued_total",
+                "Deadline reminder e-mails written to the outbox.",
             ),
             registry,
         }

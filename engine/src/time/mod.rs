@@ -7,6 +7,12 @@
 //! 02:30 in a 02:00→03:00 gap is 03:30 after it; an ambiguous wall time (in the hour repeated when
 //! clocks go back) is its earlier instant, once. Nothing here ever falls back to "now".
 
+pub mod cron;
+pub mod rules;
+
+#[cfg(test)]
+mod dst_table;
+
 use crate::types::TimeZone;
 use chrono::offset::LocalResult;
 use chrono::{
@@ -78,6 +84,48 @@ pub fn add_months(zone: TimeZone, instant: DateTime<Utc>, months: u32) -> DateTi
         .checked_add_months(Months::new(months))
         .unwrap_or(NaiveDateTime::MAX);
     resolve(zone, moved)
+}
+
+/// `instant` moved by calendar months and days in `zone` (keeping the wall time, clamping to the
+/// month's end), then by exact hours; negative amounts move back.
+pub fn shift(
+    zone: TimeZone,
+    instant: DateTime<Utc>,
+    months: i64,
+    days: i64,
+    hours: i64,
+) -> DateTime<Utc> {
+    let mut wall = instant.with_timezone(&zone.tz()).naive_local();
+    let month_count = Months::new(u32::try_from(months.unsigned_abs()).unwrap_or(u32::MAX));
+    let day_count = Days::new(days.unsigned_abs());
+    let edge = if months < 0 || days < 0 {
+        NaiveDateTime::MIN
+    } else {
+        NaiveDateTime::MAX
+    };
+    if months != 0 || days != 0 {
+        wall = if months >= 0 {
+            wall.checked_add_months(month_count)
+        } else {
+            wall.checked_sub_months(month_count)
+        }
+        .and_then(|wall| {
+            if days >= 0 {
+                wall.checked_add_days(day_count)
+            } else {
+                wall.checked_sub_days(day_count)
+            }
+        })
+        .unwrap_or(edge);
+    }
+    let moved = if months != 0 || days != 0 {
+        resolve(zone, wall)
+    } else {
+        instant
+    };
+    moved
+        .checked_add_signed(TimeDelta::hours(hours))
+        .unwrap_or(moved)
 }
 
 /// The local calendar date of `instant` in `zone`.

@@ -13,6 +13,7 @@ use crate::kernel::actor::{Acting, SubjectScope};
 use crate::kernel::db::update_if_unchanged;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
+use crate::kernel::events::{Event, TransitionTaken};
 use crate::kernel::history::{self, NewEntry};
 use crate::types::{MAX_TEXT_CHARS, RequiredText};
 use crate::workflow::definition::{Definition, TransitionDef};
@@ -196,6 +197,20 @@ pub async fn take_transition(
     )
     .await?;
     let rewritten = kind.after_transition(&call).await?;
+    engine
+        .publish(
+            txn,
+            &Event::TransitionTaken(TransitionTaken {
+                subject_id: instance.subject_id,
+                subject_kind: instance.subject_kind.clone(),
+                transition: transition.name.clone(),
+                forum_id: subject.scope.forum_id,
+                group_id: subject.scope.group_id,
+                at: now,
+                by: acting.user_id(),
+            }),
+        )
+        .await?;
     // When the area changed the subject's fields, its notices show them as they now are; with no
     // notice to send, nothing needs them.
     let subject = if rewritten && !transition.effects.is_empty() {

@@ -212,6 +212,7 @@ pub async fn schedule_meeting(
         .exec_without_returning(&txn)
         .await?;
     let instance = create_subject(engine, &txn, acting, &creation, row.id).await?;
+    publish_change(engine, &txn, MeetingChangeKind::Scheduled, &row, &row).await?;
     txn.commit().await?;
     Ok(Meeting::new(row, &instance))
 }
@@ -463,6 +464,20 @@ pub async fn next_meeting<C: ConnectionTrait>(
     series: &str,
     now: DateTime<Utc>,
 ) -> EngineResult<Option<meeting::Model>> {
+    Ok(upcoming_of_series(db, forum_id, series, now, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The next `count` meetings of a series still to come (planned or postponed), by start.
+pub async fn upcoming_of_series<C: ConnectionTrait>(
+    db: &C,
+    forum_id: Uuid,
+    series: &str,
+    now: DateTime<Utc>,
+    count: usize,
+) -> EngineResult<Vec<meeting::Model>> {
     let upcoming = subjects::ids_where("meeting", workflow_instance::Column::State.is_in(UPCOMING));
     Ok(meeting::Entity::find()
         .filter(meeting::Column::ForumId.eq(forum_id))
@@ -471,7 +486,8 @@ pub async fn next_meeting<C: ConnectionTrait>(
         .filter(meeting::Column::Id.in_subquery(upcoming))
         .order_by_asc(meeting::Column::StartsAt)
         .order_by_asc(meeting::Column::Id)
-        .one(db)
+        .limit(count as u64)
+        .all(db)
         .await?)
 }
 
