@@ -265,7 +265,8 @@ impl Engine {
     }
 
     /// Tells the scheduler to look for due work now (a write added some sooner than it planned
-    /// to look). A wake-up with nobody waiting is kept for the next wait.
+    /// to look). A wake-up with nobody waiting is kept for the next wait. A writer may call it
+    /// before its transaction commits: the scheduler gives the commit a moment before it looks.
     pub fn wake_scheduler(&self) {
         self.inner.scheduler.notify_one();
     }

@@ -27,8 +27,41 @@ pub struct NewMessage<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// Rows per INSERT of [`enqueue_many`] (20 columns each).
+const MAX_ROWS_PER_INSERT: usize = 500;
+
 /// Queues a message; a second message with the same key is dropped silently.
 pub async fn enqueue<C: ConnectionTrait>(db: &C, message: NewMessage<'_>) -> EngineResult<()> {
+    enqueue_many(db, vec![message]).await
+}
+
+/// Queues many messages in one statement (a scheduler's batch); those whose key is already
+/// queued are dropped silently.
+pub async fn enqueue_many<C: ConnectionTrait>(
+    db: &C,
+    messages: Vec<NewMessage<'_>>,
+) -> EngineResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<outbox_message::ActiveModel> = messages.into_iter().map(row_of).collect();
+    // A statement holds at most a few hundred rows, so that its parameters stay far below the
+    // databases' limits (SQLite's 32,766; PostgreSQL's 65,535) whatever the batch.
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(MAX_ROWS_PER_INSERT));
+        outbox_message::Entity::insert_many(std::mem::replace(&mut rows, rest))
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(outbox_message::Column::DedupKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn row_of(message: NewMessage<'_>) -> outbox_message::ActiveModel {
     let id = Uuid::now_v7();
     let (mail, status, last_error) = match message.mail {
         Ok(mail) => (mail, "pending", None),
@@ -41,7 +74,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, message: NewMessage<'_>) -> Eng
             (unrendered, "dead", Some(error))
         }
     };
-    let row = outbox_message::ActiveModel {
+    outbox_message::ActiveModel {
         id: Set(id),
         dedup_key: Set(message.dedup_key),
         recipient_user_id: Set(Some(message.recipient.user_id)),
@@ -62,12 +95,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, message: NewMessage<'_>) -> Eng
         created_at: Set(message.now),
         sent_at: Set(None),
         retry_since: Set(None),
-    };
-    outbox_message::Entity::insert(row)
-        .on_conflict_do_nothing_on([outbox_message::Column::DedupKey])
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Where a message stands, as people see it: `queued` (not tried yet), `sending` (claimed by a

@@ -141,6 +141,7 @@ async fn transition_taken(
                 ..row.clone()
             };
             occurrences::replan(engine, txn, &Planned::of(engine, &row)?, acting).await?;
+            engine.wake_scheduler();
         }
         if row.met_by.as_deref() == Some(taken.transition.as_str())
             && let Some(occurrence) = occurrences::to_meet(txn, row.id).await?

@@ -576,7 +576,33 @@ pub async fn replan(
             }
         }
     }
-    extend(engine, txn, planned, now).await
+    extend(engine, txn, planned, now).await?;
+    cap_graces(txn, planned.row.id).await
+}
+
+/// Re-timed occurrences were given their grace without looking at the next one: each open one's
+/// grace ends at the latest when the next occurrence falls due.
+async fn cap_graces(txn: &DatabaseTransaction, deadline_id: Uuid) -> EngineResult<()> {
+    let rows = deadline_occurrence::Entity::find()
+        .filter(deadline_occurrence::Column::DeadlineId.eq(deadline_id))
+        .filter(deadline_occurrence::Column::State.ne("cancelled"))
+        .order_by_asc(deadline_occurrence::Column::DueAt)
+        .all(txn)
+        .await?;
+    for pair in rows.windows(2) {
+        let (this, next) = (&pair[0], &pair[1]);
+        if OPEN.contains(&this.state.as_str()) && this.grace_until > next.due_at {
+            deadline_occurrence::Entity::update_many()
+                .col_expr(
+                    deadline_occurrence::Column::GraceUntil,
+                    Expr::value(next.due_at),
+                )
+                .filter(deadline_occurrence::Column::Id.eq(this.id))
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The due instant the rule gives an anchor (and whether it waits for its meeting's new

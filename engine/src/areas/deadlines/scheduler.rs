@@ -38,6 +38,8 @@ use uuid::Uuid;
 const BATCH: u64 = 100;
 /// A reminder sent more than this after its time is marked late.
 pub const LATE_AFTER: Duration = Duration::minutes(5);
+/// How long a woken scheduler waits for the waking write to commit.
+const COMMIT_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 /// The template of every reminder.
 pub const TEMPLATE: &str = "deadline_reminder";
 
@@ -97,7 +99,10 @@ pub async fn run(engine: Engine, poll: std::time::Duration, shutdown: impl Futur
         tokio::select! {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
-            () = engine.scheduler_woken() => {}
+            () = engine.scheduler_woken() => {
+                // The waking writer may not have committed yet.
+                tokio::time::sleep(COMMIT_GRACE).await;
+            }
         }
     }
 }
@@ -286,7 +291,8 @@ async fn send_reminders(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
     let deadlines = deadlines_of(&txn, rows.iter().map(|row| row.deadline_id)).await?;
     let places = Places::load(&txn, deadlines.values()).await?;
     let mut recipients: BTreeMap<(Uuid, String), Vec<Recipient>> = BTreeMap::new();
-    let (mut late, mut on_time, mut messages) = (Vec::new(), Vec::new(), 0_u64);
+    let (mut late, mut on_time) = (Vec::new(), Vec::new());
+    let (mut queued, mut persons) = (Vec::new(), Vec::new());
     for reminder in &rows {
         let (Some(occurrence), Some(deadline)) = (
             occurrences.get(&reminder.occurrence_id),
@@ -313,24 +319,15 @@ async fn send_reminders(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
                 }
             }
         }
-        for person in &reached {
-            let context = mail_context(deadline, occurrence, reminder, &places, person, is_late);
+        for person in reached {
+            let context = mail_context(deadline, occurrence, reminder, &places, &person, is_late);
             let rendered = engine.templates().render(TEMPLATE, &context);
-            outbox::enqueue(
-                &txn,
-                NewMessage {
-                    dedup_key: format!("reminder:{}:{}", reminder.id, person.user_id),
-                    recipient: person,
-                    mail: rendered.map_err(|err| err.to_string()),
-                    template: TEMPLATE,
-                    subject_id: Some(deadline.subject_id),
-                    forum_id: Some(deadline.forum_id),
-                    group_id: deadline.group_id,
-                    now,
-                },
-            )
-            .await?;
-            messages += 1;
+            queued.push((
+                format!("reminder:{}:{}", reminder.id, person.user_id),
+                rendered.map_err(|err| err.to_string()),
+                deadline,
+            ));
+            persons.push(person);
         }
         if is_late {
             late.push(reminder.id);
@@ -338,6 +335,25 @@ async fn send_reminders(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
             on_time.push(reminder.id);
         }
     }
+    let messages = queued.len() as u64;
+    outbox::enqueue_many(
+        &txn,
+        queued
+            .into_iter()
+            .zip(&persons)
+            .map(|((key, mail, deadline), person)| NewMessage {
+                dedup_key: key,
+                recipient: person,
+                mail,
+                template: TEMPLATE,
+                subject_id: Some(deadline.subject_id),
+                forum_id: Some(deadline.forum_id),
+                group_id: deadline.group_id,
+                now,
+            })
+            .collect(),
+    )
+    .await?;
     for (ids, is_late) in [(&on_time, false), (&late, true)] {
         if ids.is_empty() {
             continue;

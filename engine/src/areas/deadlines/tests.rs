@@ -730,3 +730,39 @@ async fn a_changed_rule_retimes_what_waits_and_keeps_what_was_sent() {
     assert!(defaulted.uses_default_reminders);
     assert_eq!(defaulted.reminders.len(), 6);
 }
+
+#[tokio::test]
+async fn grace_never_runs_past_the_next_occurrence_even_after_a_change() {
+    let world = world().await;
+    let deadline = world.deadline("cron 0 9 * * mon", None).await;
+    let graces = || async {
+        deadline_occurrence::Entity::find()
+            .filter(deadline_occurrence::Column::DeadlineId.eq(deadline.id))
+            .order_by_asc(deadline_occurrence::Column::DueAt)
+            .all(world.engine().db())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.due_at, row.grace_until))
+            .collect::<Vec<_>>()
+    };
+    let check = |rows: Vec<(DateTime<Utc>, DateTime<Utc>)>| {
+        assert!(rows.len() > 2);
+        for pair in rows.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "{rows:?}");
+        }
+    };
+    check(graces().await);
+    update_deadline(
+        world.engine(),
+        &world.coordinator,
+        deadline.id,
+        DeadlineChanges {
+            grace_days: Some(40),
+            ..DeadlineChanges::default()
+        },
+    )
+    .await
+    .unwrap();
+    check(graces().await);
+}
