@@ -2,15 +2,18 @@
 //! few member states and the seed-000 path already taken: Korea's representative proposed the
 //! "Digital Governance" group, the 9th Ministerial Summit (Seoul, November 2022) approved it, and
 //! it is active under its terms of reference with its chair and two experts. Estonia's proposal
-//! of a "Data Governance" group waits on the agenda of the next summit. Loading it twice changes
-//! nothing.
+//! of a "Data Governance" group waits on the agenda of the next summit. The active group has a
+//! work plan (an open task, one an expert claimed, one delivered and accepted) and its annual
+//! report falls due 30 days before the next summit. Loading it twice changes nothing.
 
+use crate::areas::deadlines::{self, NewDeadline};
 use crate::areas::forums::member_states::{self, NewMemberState};
 use crate::areas::forums::{self, NewForum, SettingsPatch};
 use crate::areas::groups::proposals::{self, NewProposal};
 use crate::areas::meetings::{self, NewMeeting, agenda, decisions};
 use crate::areas::people::memberships::{self, NewMembership};
 use crate::areas::people::users::{self, NewUser, User};
+use crate::areas::tasks::{self, NewTask, NewTopic};
 use crate::kernel::actor::Actor;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
@@ -110,12 +113,22 @@ async fn actor(engine: &Engine, user_id: Uuid) -> EngineResult<Actor> {
 }
 
 async fn take(engine: &Engine, actor: &Actor, subject_id: Uuid, name: &str) -> EngineResult<()> {
+    take_with(engine, actor, subject_id, name, serde_json::Value::Null).await
+}
+
+async fn take_with(
+    engine: &Engine,
+    actor: &Actor,
+    subject_id: Uuid,
+    name: &str,
+    input: serde_json::Value,
+) -> EngineResult<()> {
     let request = TransitionRequest {
         subject_id,
         name: name.into(),
         reason: None,
         expected_version: None,
-        input: serde_json::Value::Null,
+        input,
     };
     workflow::transition(engine, actor, request).await?;
     Ok(())
@@ -279,6 +292,58 @@ async fn create(engine: &Engine) -> EngineResult<()> {
         )
         .await?;
     }
+
+    // The work plan of seed 000: research topics, the tasks experts take on, the outcomes.
+    let chair = actor(engine, person("chair@digitalnations.example")?).await?;
+    let estonian_expert = actor(engine, person("expert.ee@digitalnations.example")?).await?;
+    let uruguayan_expert = actor(engine, person("expert.uy@digitalnations.example")?).await?;
+    let mut topics = Vec::new();
+    for title in [
+        "Digital government transformation",
+        "Public services online",
+    ] {
+        let topic = NewTopic {
+            group_id: group.id,
+            title: title.into(),
+        };
+        topics.push(tasks::create_topic(engine, &chair, topic).await?.id);
+    }
+    let mut made = Vec::new();
+    for (topic, title) in [
+        (topics[0], "Survey of national digital identity schemes"),
+        (topics[1], "Comparative study of e-procurement (KONEPS)"),
+        (topics[1], "Case study: Hometax, the electronic tax system"),
+    ] {
+        let task = NewTask {
+            group_id: group.id,
+            topic_id: Some(topic),
+            title: title.into(),
+            description: None,
+            due: None,
+            reason: None,
+        };
+        made.push(tasks::create_task(engine, &chair, task).await?.id);
+    }
+    take(engine, &estonian_expert, made[1], "claim").await?;
+    take(engine, &uruguayan_expert, made[2], "claim").await?;
+    let delivered = serde_json::json!({
+        "text": "Hometax lets residents file and pay taxes online; its lessons for member states."
+    });
+    take_with(engine, &uruguayan_expert, made[2], "submit", delivered).await?;
+    take(engine, &chair, made[2], "accept").await?;
+
+    // Seed 000: "publish an annual report ... before the Ministerial Summit".
+    deadlines::create_deadline(
+        engine,
+        &coordinator,
+        NewDeadline {
+            subject_id: group.id,
+            title: "Annual report to the Ministerial Summit".into(),
+            rule: "before_event \"Ministerial Summit\" 30d".into(),
+            ..NewDeadline::default()
+        },
+    )
+    .await?;
 
     // Estonia's proposal waits on the agenda of the next summit, next November.
     let next_year = engine.now().year() + 1;

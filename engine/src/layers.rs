@@ -17,6 +17,7 @@ const AREAS: &[&str] = &[
     "amendments",
     "instruments",
     "deadlines",
+    "tasks",
     "mailbox",
 ];
 

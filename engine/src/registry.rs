@@ -7,6 +7,7 @@ use crate::areas::{
     groups::GroupKind,
     instruments::InstrumentKind,
     meetings::MeetingKind,
+    tasks::TaskKind,
 };
 use crate::kernel::clock::Clock;
 use crate::kernel::config::ConfigSource;
@@ -24,6 +25,7 @@ pub fn subject_kinds() -> Vec<Arc<dyn SubjectKind>> {
         Arc::new(AmendmentKind),
         Arc::new(MeetingKind),
         Arc::new(InstrumentKind),
+        Arc::new(TaskKind),
     ]
 }
 

@@ -12,6 +12,7 @@ mod m20261124_000003_integrity;
 mod m20261125_000004_mail;
 mod m20261126_000005_lifecycle;
 mod m20261204_000006_deadlines;
+mod m20261205_000007_tasks;
 mod tables;
 
 pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_mail::Migration),
             Box::new(m20261126_000005_lifecycle::Migration),
             Box::new(m20261204_000006_deadlines::Migration),
+            Box::new(m20261205_000007_tasks::Migration),
         ]
     }
 }

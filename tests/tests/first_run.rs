@@ -77,6 +77,32 @@ async fn demo_data_loads_once_and_is_served() {
         meetings[1]["node"]["agenda"][0]["subject"]["state"],
         "on_agenda"
     );
+    // Its work plan has an open, a claimed and an accepted task, and its annual report falls due
+    // 30 days before the next summit.
+    let data = app
+        .ok(
+            "query($id: ID!) { workPlan(groupId: $id) { title tasks(first: 5) { nodes { state claimant { name } } } } deadlines(groupId: $id) { nodes { title ruleKind occurrences(first: 2) { nodes { state } } } } }",
+            json!({ "id": group["id"] }),
+            &app.admin,
+        )
+        .await;
+    let states: Vec<&str> = data["workPlan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|topic| topic["tasks"]["nodes"].as_array().unwrap())
+        .map(|task| task["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["open", "claimed", "accepted"]);
+    // The group's deadlines include the lease of the claimed task.
+    let deadline = data["deadlines"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|deadline| deadline["ruleKind"] == "before_event")
+        .unwrap();
+    assert_eq!(deadline["title"], "Annual report to the Ministerial Summit");
+    assert_eq!(deadline["occurrences"]["nodes"][0]["state"], "scheduled");
 }
 
 #[test]

@@ -24,5 +24,6 @@ mod settings;
 mod shutdown;
 mod smtp_server;
 mod statements;
+mod tasks;
 mod text_input;
 mod workflows;

@@ -18,6 +18,7 @@ use govflow_engine::meetings::{self, Meeting};
 use govflow_engine::member_states::MemberState;
 use govflow_engine::memberships::Membership;
 use govflow_engine::pagination::{Page, PageRequest};
+use govflow_engine::tasks::{self, Task};
 use govflow_engine::translations::{self, Translation};
 use govflow_engine::users::User;
 use govflow_engine::workflow::executor::AvailableTransition;
@@ -411,6 +412,11 @@ pub struct OccurrencesOf(pub Uuid, pub PageRequest);
 /// An occurrence's reminders (at most a plan's length).
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct RemindersOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct TaskId(pub Uuid);
+/// A topic's tasks, by creation.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct TasksOfTopic(pub Uuid, pub PageRequest);
 
 impl Loader<MeetingId> for EngineLoader {
     type Value = Meeting;
@@ -544,5 +550,29 @@ impl Loader<RemindersOf> for EngineLoader {
             .await
             .map_err(from_engine)?;
         Ok(lists(keys, |k| k.0, found))
+    }
+}
+
+impl Loader<TaskId> for EngineLoader {
+    type Value = Task;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[TaskId]) -> LoadResult<TaskId, Task> {
+        let rows = tasks::by_ids(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keyed(rows, |task| TaskId(task.id)))
+    }
+}
+
+impl Loader<TasksOfTopic> for EngineLoader {
+    type Value = Page<Task>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[TasksOfTopic]) -> LoadResult<TasksOfTopic, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move { tasks::pages_of_topics(&self.engine, &parents, page).await },
+        )
+        .await
     }
 }

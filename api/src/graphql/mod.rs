@@ -16,6 +16,7 @@ pub mod meetings;
 pub mod order;
 pub mod outbox;
 pub mod proposals;
+pub mod tasks;
 pub mod users;
 pub mod workflow;
 
@@ -40,6 +41,7 @@ pub struct Query(
     meetings::MeetingsQuery,
     instruments::InstrumentsQuery,
     deadlines::DeadlinesQuery,
+    tasks::TasksQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -55,6 +57,7 @@ pub struct Mutation(
     meetings::MeetingsMutation,
     instruments::InstrumentsMutation,
     deadlines::DeadlinesMutation,
+    tasks::TasksMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

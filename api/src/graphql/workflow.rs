@@ -6,8 +6,11 @@ use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::{EngineResultExt, coded, from_engine};
 use crate::graphql::groups::WorkingGroup;
 use crate::graphql::instruments::Instrument;
-use crate::graphql::loaders::{AvailableOn, GroupId, HistoryOf, InstrumentId, MeetingId, UserId};
+use crate::graphql::loaders::{
+    AvailableOn, GroupId, HistoryOf, InstrumentId, MeetingId, TaskId, UserId,
+};
 use crate::graphql::meetings::Meeting;
+use crate::graphql::tasks::Task;
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
@@ -39,6 +42,7 @@ pub enum WorkflowSubject {
     Amendment(Amendment),
     Meeting(Meeting),
     Instrument(Instrument),
+    Task(Task),
 }
 
 #[derive(SimpleObject)]
@@ -284,6 +288,12 @@ pub(crate) async fn subject_of(
         "instrument" => Ok(WorkflowSubject::Instrument(Instrument(
             loader(ctx)
                 .load_one(InstrumentId(id))
+                .await?
+                .ok_or_else(missing)?,
+        ))),
+        "task" => Ok(WorkflowSubject::Task(Task(
+            loader(ctx)
+                .load_one(TaskId(id))
                 .await?
                 .ok_or_else(missing)?,
         ))),

@@ -11,3 +11,4 @@ pub mod instruments;
 pub mod mailbox;
 pub mod meetings;
 pub mod people;
+pub mod tasks;

@@ -19,7 +19,7 @@ use crate::types::{MAX_TEXT_CHARS, RequiredText};
 use crate::workflow::definition::{Definition, TransitionDef};
 use crate::workflow::effects::{self, EffectContext};
 use crate::workflow::guards::{self, GuardContext, GuardSubject};
-use crate::workflow::subjects::{self, SubjectInfo, SubjectState, TransitionCall};
+use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, SubjectState, TransitionCall};
 use govflow_entities::workflow_instance;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait,
@@ -157,7 +157,7 @@ pub async fn take_transition(
     }
     check_expected_version(&instance, request.expected_version)?;
     if !transition.from.contains(&instance.state) {
-        return Err(not_from_state(&definition, transition, &instance.state));
+        return Err(refusal_from_state(kind.as_ref(), &call, &definition, &instance.state).await?);
     }
     let now = engine.now();
     guards::check_all(
@@ -177,7 +177,7 @@ pub async fn take_transition(
     .await?;
 
     if !advance(txn, &instance, &transition.to, now).await? {
-        return Err(lost_race(txn, &definition, transition, request).await);
+        return Err(lost_race(kind.as_ref(), &call, &definition, request).await);
     }
 
     let history_id = history::append(
@@ -278,14 +278,18 @@ pub(crate) async fn advance(
 
 /// Somebody else moved the subject between our read and our update: say what their move means.
 async fn lost_race(
-    txn: &DatabaseTransaction,
+    kind: &dyn SubjectKind,
+    call: &TransitionCall<'_>,
     definition: &Definition,
-    transition: &TransitionDef,
     request: &TransitionRequest,
 ) -> EngineError {
-    match subjects::instance_of(txn, request.subject_id).await {
-        Ok(now) if request.expected_version.is_none() && !transition.from.contains(&now.state) => {
-            not_from_state(definition, transition, &now.state)
+    match subjects::instance_of(call.txn, request.subject_id).await {
+        Ok(now)
+            if request.expected_version.is_none() && !call.transition.from.contains(&now.state) =>
+        {
+            refusal_from_state(kind, call, definition, &now.state)
+                .await
+                .unwrap_or_else(|err| err)
         }
         Ok(now) => EngineError::StaleState(format!(
             "another writer moved the subject first (it is now `{}` at version {})",
@@ -293,6 +297,25 @@ async fn lost_race(
         )),
         Err(err) => err,
     }
+}
+
+/// Why the transition cannot be taken from `state`: the kind's own word for it, if it has one.
+async fn refusal_from_state(
+    kind: &dyn SubjectKind,
+    call: &TransitionCall<'_>,
+    definition: &Definition,
+    state: &str,
+) -> EngineResult<EngineError> {
+    let own = kind
+        .state_refusal(
+            call.txn,
+            call.acting,
+            call.instance.subject_id,
+            &call.transition.name,
+            state,
+        )
+        .await?;
+    Ok(own.unwrap_or_else(|| not_from_state(definition, call.transition, state)))
 }
 
 fn actor_name<'a>(acting: Acting<'a>) -> &'a str {

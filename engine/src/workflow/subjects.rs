@@ -115,6 +115,20 @@ pub trait SubjectKind: Send + Sync + 'static {
     fn guards(&self) -> Vec<Guard> {
         Vec::new()
     }
+
+    /// How to refuse `transition` from `state` when the kind says it better than
+    /// INVALID_TRANSITION (a task someone else holds is ALREADY_CLAIMED). Asked with the state as
+    /// read, and again with the state a lost race left.
+    async fn state_refusal(
+        &self,
+        _txn: &DatabaseTransaction,
+        _acting: Acting<'_>,
+        _subject_id: Uuid,
+        _transition: &str,
+        _state: &str,
+    ) -> EngineResult<Option<EngineError>> {
+        Ok(None)
+    }
 }
 
 /// The subject kinds and the guards they offer, by name; built once when the engine starts.

@@ -248,25 +248,76 @@ pub async fn create_deadline(
     actor: &Actor,
     input: NewDeadline,
 ) -> EngineResult<Deadline> {
-    let title = parse_title(&input.title)?;
-    let rule = Rule::parse("rule", &input.rule)?;
-    let grace_days = parse_grace(input.grace_days.unwrap_or(DEFAULT_GRACE_DAYS))?;
-    let met_by = parse_transition_name("metBy", input.met_by.as_deref())?;
-    let on_missed = parse_transition_name("onMissed", input.on_missed.as_deref())?;
-    let reminder_plan = parse_plan(input.reminders.as_deref())?;
+    let fields = Fields::parse(&input)?;
     let txn = begin_write(engine.db()).await?;
     let acting = Acting::User(actor);
     let subject = subject::readable(engine, &txn, acting, input.subject_id).await?;
     authorize(actor, &subject.scope)?;
-    check_on_missed(engine, &txn, &subject, on_missed.as_deref()).await?;
+    let row = insert(engine, &txn, &subject, fields, acting).await?;
+    txn.commit().await?;
+    engine.wake_scheduler();
+    Ok(Deadline::new(engine, row))
+}
+
+/// A deadline the engine sets itself inside the caller's transaction (a claim's lease): no role
+/// is checked; returns its id.
+pub(crate) async fn set_in(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    acting: Acting<'_>,
+    input: NewDeadline,
+) -> EngineResult<Uuid> {
+    let fields = Fields::parse(&input)?;
+    let system = Acting::System {
+        on_behalf_of: acting.user_id(),
+    };
+    let subject = subject::readable(engine, txn, system, input.subject_id).await?;
+    let row = insert(engine, txn, &subject, fields, acting).await?;
+    engine.wake_scheduler();
+    Ok(row.id)
+}
+
+/// What a new deadline says, parsed.
+struct Fields {
+    title: String,
+    rule: Rule,
+    grace_days: i32,
+    met_by: Option<String>,
+    on_missed: Option<String>,
+    reminder_plan: Option<String>,
+}
+
+impl Fields {
+    fn parse(input: &NewDeadline) -> EngineResult<Fields> {
+        Ok(Fields {
+            title: parse_title(&input.title)?,
+            rule: Rule::parse("rule", &input.rule)?,
+            grace_days: parse_grace(input.grace_days.unwrap_or(DEFAULT_GRACE_DAYS))?,
+            met_by: parse_transition_name("metBy", input.met_by.as_deref())?,
+            on_missed: parse_transition_name("onMissed", input.on_missed.as_deref())?,
+            reminder_plan: parse_plan(input.reminders.as_deref())?,
+        })
+    }
+}
+
+/// Writes a new deadline on `subject` with its first occurrences.
+async fn insert(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    subject: &DeadlineSubject,
+    fields: Fields,
+    acting: Acting<'_>,
+) -> EngineResult<deadline::Model> {
+    check_on_missed(engine, txn, subject, fields.on_missed.as_deref()).await?;
     let now = engine.now();
+    let rule = fields.rule;
     check_rule_ahead(&rule, subject.zone, now)?;
     let after_transition = match &rule {
         Rule::AfterTransition { transition, .. } => Some(transition.clone()),
         _ => None,
     };
     let effective_at = match &after_transition {
-        Some(transition) => events::effective_instant(&txn, &subject, transition).await?,
+        Some(transition) => events::effective_instant(txn, subject, transition).await?,
         None => None,
     };
     let row = deadline::Model {
@@ -275,37 +326,30 @@ pub async fn create_deadline(
         group_id: subject.scope.group_id,
         subject_id: subject.id,
         subject_kind: subject.kind.clone(),
-        title,
+        title: fields.title,
         rule_kind: rule.kind().to_owned(),
         rule: rule.text(),
         time_zone: subject.zone.name().to_owned(),
-        grace_days,
+        grace_days: fields.grace_days,
         after_transition,
-        met_by,
-        on_missed,
-        reminder_plan,
+        met_by: fields.met_by,
+        on_missed: fields.on_missed,
+        reminder_plan: fields.reminder_plan,
         state: "active".into(),
         effective_at,
         next_extend_at: None,
         version: 1,
-        created_by: Some(actor.user_id),
+        created_by: acting.user_id(),
         created_at: now,
         updated_at: now,
     };
     deadline::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-    record(
-        &txn,
-        change(&row, "create", ("", "active"), None),
-        acting,
-        now,
-    )
-    .await?;
-    occurrences::extend(engine, &txn, &Planned::of(engine, &row)?, now).await?;
-    txn.commit().await?;
-    engine.wake_scheduler();
-    Ok(Deadline::new(engine, row))
+    let entry = change(&row, "create", ("", "active"), None);
+    record(txn, entry, acting, now).await?;
+    occurrences::extend(engine, txn, &Planned::of(engine, &row)?, now).await?;
+    Ok(row)
 }
 
 /// A history row on a deadline: its own changes, and its occurrences' moves.
@@ -561,27 +605,66 @@ pub async fn cancel_deadline(
             "the deadline is already cancelled".into(),
         ));
     }
-    let now = engine.now();
+    cancel_row(
+        &txn,
+        &current,
+        Acting::User(actor),
+        reason.as_deref(),
+        engine.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    reread(engine, deadline_id).await
+}
+
+/// Cancels a deadline row with its open occurrences and unsent reminders.
+async fn cancel_row(
+    txn: &DatabaseTransaction,
+    current: &deadline::Model,
+    acting: Acting<'_>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> EngineResult<()> {
     let row = deadline::Model {
         state: "cancelled".into(),
         updated_at: now,
         ..current.clone()
     };
-    save(&txn, &current, &row).await?;
-    let acting = Acting::User(actor);
-    let entry = change(&row, "cancel", ("active", "cancelled"), reason.as_deref());
-    record(&txn, entry, acting, now).await?;
-    occurrences::cancel(&txn, row.id, None, acting, reason.as_deref(), now).await?;
+    save(txn, current, &row).await?;
+    let entry = change(&row, "cancel", ("active", "cancelled"), reason);
+    record(txn, entry, acting, now).await?;
+    occurrences::cancel(txn, row.id, None, acting, reason, now).await?;
     deadline::Entity::update_many()
         .col_expr(
             deadline::Column::NextExtendAt,
             Expr::value(None::<DateTime<Utc>>),
         )
         .filter(deadline::Column::Id.eq(row.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    txn.commit().await?;
-    reread(engine, deadline_id).await
+    Ok(())
+}
+
+/// Cancels, inside the caller's transaction, the active deadlines of `subject_id` that wait for
+/// `met_by` (a claim's lease, when the claim ends otherwise than by submission).
+pub(crate) async fn cancel_waiting_for(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    subject_id: Uuid,
+    met_by: &str,
+    acting: Acting<'_>,
+    reason: &str,
+) -> EngineResult<()> {
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::SubjectId.eq(subject_id))
+        .filter(deadline::Column::MetBy.eq(met_by))
+        .filter(deadline::Column::State.eq("active"))
+        .all(txn)
+        .await?;
+    for row in &rows {
+        cancel_row(txn, row, acting, Some(reason), engine.now()).await?;
+    }
+    Ok(())
 }
 
 /// A coordinator marks an occurrence met (or met late), with a reason; a missed one can be

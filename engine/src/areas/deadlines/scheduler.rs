@@ -22,6 +22,7 @@ use crate::notify::outbox::{self, NewMessage};
 use crate::notify::recipients::{self, Recipient};
 use crate::time::{local, stored_zone};
 use crate::workflow::executor::{TransitionRequest, take_transition};
+use crate::workflow::subjects;
 use chrono::{DateTime, Duration, Utc};
 use govflow_entities::{deadline, deadline_occurrence, deadline_reminder, forum, working_group};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
@@ -305,11 +306,18 @@ async fn send_reminders(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
         for role in reminder.roles.split(',').filter(|role| !role.is_empty()) {
             let key = (deadline.id, role.to_owned());
             if !recipients.contains_key(&key) {
-                let scope = SubjectScope {
+                let mut scope = SubjectScope {
                     forum_id: Some(deadline.forum_id),
                     group_id: deadline.group_id,
                     ..SubjectScope::default()
                 };
+                if role == "claimant" {
+                    // Whoever holds the task when the reminder is sent.
+                    let info =
+                        subjects::info(engine, &txn, &deadline.subject_kind, deadline.subject_id)
+                            .await?;
+                    scope.claimant_id = info.scope.claimant_id;
+                }
                 let found = recipients::users_holding(&txn, role, &scope).await?;
                 recipients.insert(key.clone(), found);
             }

@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// The kinds of subject a deadline may be set on.
-pub const KINDS: &[&str] = &["group", "document", "instrument", "meeting"];
+pub const KINDS: &[&str] = &["group", "document", "instrument", "meeting", "task"];
 
 #[derive(Debug, Clone)]
 pub struct DeadlineSubject {
@@ -49,7 +49,7 @@ pub async fn readable(
                 return Err(EngineError::invalid(
                     "subjectId",
                     format!(
-                        "deadlines are set on a {}, not on an {}",
+                        "deadlines are set on a {}, not on a {}",
                         KINDS.join(", "),
                         instance.subject_kind
                     ),
