@@ -529,4 +529,30 @@ async fn a_delivery_is_returned_resubmitted_and_accepted_step_by_step() {
         )
         .await;
     assert_eq!(mine["myTasks"]["totalCount"], 1);
+    // Accepted in 2026: one of that year's outcomes, none of 2025's.
+    let outcomes = "query($g: ID!, $y: Int!) { outcomes(groupId: $g, year: $y) { totalCount nodes { title } } }";
+    let this_year = plan
+        .app
+        .ok(outcomes, json!({ "g": plan.group, "y": 2026 }), &expert)
+        .await;
+    assert_eq!(this_year["outcomes"]["nodes"][0]["title"], "eID comparison");
+    let last_year = plan
+        .app
+        .ok(outcomes, json!({ "g": plan.group, "y": 2025 }), &expert)
+        .await;
+    assert_eq!(last_year["outcomes"]["totalCount"], 0);
+    let refused = plan
+        .app
+        .gql(
+            outcomes,
+            json!({ "g": plan.group, "y": 100000 }),
+            Some(&expert),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "INVALID_INPUT", "{refused}");
+    let refused = plan
+        .app
+        .gql(TASK, json!({ "id": "not-an-id" }), Some(&expert))
+        .await;
+    assert_eq!(error_code(&refused), "INVALID_INPUT", "{refused}");
 }

@@ -1,4 +1,5 @@
-//! Research tasks and work plans: `tasks`, `task`, `claimableTasks`, `myTasks`, `workPlan`, and
+//! Research tasks and work plans: `tasks`, `task`, `claimableTasks`, `myTasks`, `workPlan`,
+//! `outcomes`, and
 //! the mutations `createTopic`, `createTask`, `updateTask`, `claimTask`, `releaseTask`,
 //! `assignTask`, `declineTask`, `submitTask`, `acceptTask`, `returnTask`, `cancelTask`.
 
@@ -206,6 +207,24 @@ impl TasksQuery {
     ) -> async_graphql::Result<Conn<Task>> {
         let actor = actor(ctx)?;
         let page = area::my_tasks(engine(ctx), actor, state, page_request(first, after)?)
+            .await
+            .gql()?;
+        Ok(connection(page, Task))
+    }
+
+    /// The tasks of a group accepted in `year` (its calendar), by topic: its outcomes.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
+    async fn outcomes(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        year: i32,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Task>> {
+        actor(ctx)?;
+        let group_id = parse_id("groupId", &group_id)?;
+        let page = area::outcomes(engine(ctx), group_id, year, page_request(first, after)?)
             .await
             .gql()?;
         Ok(connection(page, Task))

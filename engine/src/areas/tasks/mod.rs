@@ -459,31 +459,34 @@ pub async fn my_tasks(
     list_tasks(engine, &filter, page).await
 }
 
-/// Accepted tasks of a group accepted in `year` (the group's calendar), by topic: the outcomes
-/// an annual report lists.
-pub async fn outcomes(engine: &Engine, group_id: Uuid, year: i32) -> EngineResult<Vec<Task>> {
+/// The tasks of a group accepted in `year` (the group's calendar), by topic and acceptance: the
+/// outcomes an annual report lists.
+pub async fn outcomes(
+    engine: &Engine,
+    group_id: Uuid,
+    year: i32,
+    page: PageRequest,
+) -> EngineResult<Page<Task>> {
     let group = groups::get_row_in(engine.db(), group_id).await?;
     let zone = stored_zone(&group.time_zone);
-    let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| EngineError::invalid("year", "is out of range"))?;
-    let end = chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| EngineError::invalid("year", "is out of range"))?;
-    let (from, to) = (
-        crate::time::resolve(zone, start),
-        crate::time::resolve(zone, end),
-    );
-    let rows = research_task::Entity::find()
+    let new_year = |year: i32| {
+        chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .filter(|_| (1900..=9998).contains(&year))
+            .map(|wall| crate::time::resolve(zone, wall))
+            .ok_or_else(|| EngineError::invalid("year", "must be between 1900 and 9998"))
+    };
+    let (from, to) = (new_year(year)?, new_year(year + 1)?);
+    let query = research_task::Entity::find()
         .filter(research_task::Column::GroupId.eq(group_id))
         .filter(research_task::Column::AcceptedAt.gte(from))
         .filter(research_task::Column::AcceptedAt.lt(to))
         .order_by_asc(research_task::Column::TopicId)
         .order_by_asc(research_task::Column::AcceptedAt)
-        .limit(1000)
-        .all(engine.db())
-        .await?;
-    with_context(engine.db(), rows).await
+        .order_by_asc(research_task::Column::Id);
+    let rows = page_of(engine.db(), query, page).await?;
+    let items = with_context(engine.db(), rows.items).await?;
+    Ok(Page::new(items, page, rows.total))
 }
 
 /// The tasks of many topics (for DataLoader), a page per topic.
