@@ -52,6 +52,7 @@ use govflow_engine::amendments::{self, NewAmendment, context_query};
 use govflow_engine::db::{begin_write, connect};
 use govflow_engine::entities::{amendment, history_entry, workflow_instance};
 use govflow_engine::groups::{self, NewGroup};
+use govflow_tests::cpu::{cores, postgres_cpu, process_cpu};
 use govflow_tests::{
     DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, TestUser, base_settings, checked,
 };
@@ -98,8 +99,6 @@ const HISTORY_BATCH: usize = 1_000;
 const B8_REQUESTS: usize = 50;
 /// Tried this many times; the least is reported (a background loop may add a statement).
 const COUNT_TRIES: usize = 5;
-/// Kernel clock ticks per second in `/proc/self/stat` (USER_HZ, 100 on Linux).
-const TICKS_PER_SECOND: u64 = 100;
 
 const REBASE: &str =
     "mutation($s: ID!) { transition(subjectId: $s, name: \"rebase\") { state version } }";
@@ -108,53 +107,6 @@ const GROUPS_PAGE: &str = "query($f: ID!, $n: Int!) { groups(forumId: $f, first:
 
 // ---------------------------------------------------------------------------------------------
 // Process figures.
-
-/// CPU time (user + system) of the whole process so far, from `/proc/self/stat`.
-fn process_cpu() -> Duration {
-    stat_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
-}
-
-/// CPU time (user + system) of every process named `postgres` on this machine (the server's
-/// backends and helpers), from `/proc/*/stat`; processes that end meanwhile are not counted.
-fn postgres_cpu() -> Duration {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Duration::ZERO;
-    };
-    entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
-        .filter(|stat| stat.contains("(postgres)"))
-        .map(|stat| stat_cpu(&stat))
-        .sum()
-}
-
-/// utime + stime of one `/proc/<pid>/stat` line.
-fn stat_cpu(stat: &str) -> Duration {
-    // The command name (field 2) may hold spaces; the fields after it start with the state (3).
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime is field 14 and stime field 15, 11 and 12 places after the state.
-    let ticks = field(11) + field(12);
-    Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
-}
-
-/// The cores the process may use.
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
 
 /// Resident memory of the process (VmRSS), in KiB.
 fn rss_kib() -> u64 {

@@ -47,6 +47,7 @@ use govflow_engine::notify::outbox::{self, NewMessage};
 use govflow_engine::notify::recipients::Recipient;
 use govflow_engine::notify::templates::RenderedMail;
 use govflow_engine::{ConfigSource, Engine, ManualClock};
+use govflow_tests::cpu::{cores, postgres_cpu, process_cpu};
 use govflow_tests::{DATABASE_ENV, TestDatabase, start_instant};
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -74,8 +75,6 @@ const RENDERS: usize = 2_000;
 const PART_RUNS: usize = 30;
 const CLAIM_RATIO_TARGET: f64 = 2.0;
 const DRAIN_TARGET: f64 = 16_000.0;
-/// Kernel clock ticks per second in `/proc/*/stat` (USER_HZ, 100 on Linux).
-const TICKS_PER_SECOND: u64 = 100;
 
 /// How the seeded reminders lie in time: occurrence `i` (of `occurrences`) belongs to deadline
 /// `i % deadlines` and is due `first + i × spacing` seconds after the clock's instant; each has
@@ -125,55 +124,6 @@ const DRAIN: Layout = Layout {
     first_seconds: 600,
     spacing_seconds: 1,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Process figures.
-
-/// CPU time (user + system) of this process so far.
-fn process_cpu() -> Duration {
-    stat_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
-}
-
-/// CPU time (user + system) of every process named `postgres` on this machine; processes that end
-/// meanwhile are not counted.
-fn postgres_cpu() -> Duration {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Duration::ZERO;
-    };
-    entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
-        .filter(|stat| stat.contains("(postgres)"))
-        .map(|stat| stat_cpu(&stat))
-        .sum()
-}
-
-/// utime + stime of one `/proc/<pid>/stat` line.
-fn stat_cpu(stat: &str) -> Duration {
-    // The command name (field 2) may hold spaces; the fields after it start with the state (3).
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime is field 14 and stime field 15, 11 and 12 places after the state.
-    let ticks = field(11) + field(12);
-    Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Figures and the report.
