@@ -92,6 +92,32 @@ impl TestApp {
         TestApp::spawn_with_smtp(database, settings, smtp).await
     }
 
+    /// An app whose background loops (the mailer, the deadline scheduler) sleep through the
+    /// test, for tests that count the statements a request runs: it is returned once their first
+    /// pass, at start, is over (the count has stood still for a while).
+    pub async fn spawn_quiet() -> TestApp {
+        let app = TestApp::spawn_with(|raw| {
+            raw.mail.poll_seconds = 3600;
+            raw.deadlines.poll_seconds = 3600;
+        })
+        .await;
+        app.wait_until_idle().await;
+        app
+    }
+
+    /// Waits until no statement has run for 200 ms.
+    pub async fn wait_until_idle(&self) {
+        let mut seen = self.engine.statements_executed();
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.engine.statements_executed();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
+
     pub async fn spawn_on(database: TestDatabase, settings: Settings) -> TestApp {
         let smtp = smtp::TestSmtp::start().await;
         TestApp::spawn_with_smtp(database, settings, smtp).await

@@ -45,7 +45,7 @@ const NESTED: &str = "{ groups(first: 100) { nodes { memberships { nodes { user 
 
 #[tokio::test]
 async fn lists_nested_in_lists_are_refused_before_they_run() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_quiet().await;
     let (forum, _) = app.forum("Digital Nations").await;
     for group_index in 0..4 {
         let group = app.group(&forum, &format!("Group {group_index}")).await;

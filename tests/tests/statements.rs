@@ -32,7 +32,7 @@ async fn add_groups(app: &TestApp, forum: &str, range: std::ops::Range<usize>) {
 
 #[tokio::test]
 async fn listing_more_groups_costs_no_more_statements() {
-    let app = quiet_app().await;
+    let app = TestApp::spawn_quiet().await;
     let (forum, _) = app.forum("Digital Nations").await;
 
     add_groups(&app, &forum, 0..2).await;
@@ -90,7 +90,7 @@ async fn add_documents(
 
 #[tokio::test]
 async fn listing_more_documents_costs_no_more_statements() {
-    let app = quiet_app().await;
+    let app = TestApp::spawn_quiet().await;
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
     let chair = app.create_user("chair@example.org", "Chair").await;
@@ -144,7 +144,7 @@ async fn add_amendments_in_consultation(
 
 #[tokio::test]
 async fn available_transitions_of_guarded_subjects_cost_a_few_statements_per_guard() {
-    let app = quiet_app().await;
+    let app = TestApp::spawn_quiet().await;
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
     let chair = app.create_user("chair@example.org", "Chair").await;
@@ -205,7 +205,7 @@ const TRANSITION_BUDGET: u64 = 9;
 
 #[tokio::test]
 async fn a_transition_without_effects_stays_within_its_statement_budget() {
-    let app = quiet_app().await;
+    let app = TestApp::spawn_quiet().await;
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
     let chair = app.create_user("chair@example.org", "Chair").await;
@@ -233,25 +233,5 @@ async fn a_transition_without_effects_stays_within_its_statement_budget() {
             spent <= TRANSITION_BUDGET,
             "a rebase took {spent} statements, over the budget of {TRANSITION_BUDGET}"
         );
-    }
-}
-
-/// An app whose background loops (the mailer, the deadline scheduler) sleep through the test,
-/// so that the statements counted are the request's own: their first pass, at start, is over
-/// once the count has stood still for a while.
-async fn quiet_app() -> TestApp {
-    let app = TestApp::spawn_with(|raw| {
-        raw.mail.poll_seconds = 3600;
-        raw.deadlines.poll_seconds = 3600;
-    })
-    .await;
-    let mut seen = app.engine.statements_executed();
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let now = app.engine.statements_executed();
-        if now == seen {
-            return app;
-        }
-        seen = now;
     }
 }
