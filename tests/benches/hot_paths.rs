@@ -52,7 +52,7 @@ use govflow_engine::amendments::{self, NewAmendment, context_query};
 use govflow_engine::db::{begin_write, connect};
 use govflow_engine::entities::{amendment, history_entry, workflow_instance};
 use govflow_engine::groups::{self, NewGroup};
-use govflow_tests::cpu::{cores, postgres_cpu, process_cpu};
+use govflow_tests::figures::{Spread, cores, postgres_cpu, process_cpu, show, spread};
 use govflow_tests::{
     DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, TestUser, base_settings, checked,
 };
@@ -288,47 +288,6 @@ where
         println!("    first failure: {problem}");
     }
     measured
-}
-
-/// Median, lowest and highest of a few figures.
-#[derive(Clone, Copy)]
-struct Spread {
-    median: f64,
-    low: f64,
-    high: f64,
-}
-
-fn spread(values: impl IntoIterator<Item = f64>) -> Spread {
-    let mut values: Vec<f64> = values.into_iter().collect();
-    values.sort_by(f64::total_cmp);
-    if values.is_empty() {
-        return Spread {
-            median: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-        };
-    }
-    let middle = values.len() / 2;
-    let median = if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    };
-    Spread {
-        median,
-        low: values[0],
-        high: values[values.len() - 1],
-    }
-}
-
-fn show(spread: Spread, decimals: usize, unit: &str) -> String {
-    if spread.low == spread.high {
-        return format!("{:.*}{unit}", decimals, spread.median);
-    }
-    format!(
-        "{:.*}{unit} ({:.*}–{:.*})",
-        decimals, spread.median, decimals, spread.low, decimals, spread.high
-    )
 }
 
 /// One line of the summary.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub mod cpu;
+pub mod figures;
 pub mod smtp;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";

@@ -1,6 +1,6 @@
-//! CPU time as the benchmarks report it: this process's, and the database server's (every process
-//! named `postgres`), read from `/proc`, so that a figure says how much of the machine the client
-//! and the database each took.
+//! What the benchmarks report beside their timings: the median and range of a few runs, and CPU
+//! time, this process's and the database server's (every process named `postgres`), read from
+//! `/proc`, so that a figure says how much of the machine the client and the database each took.
 
 use std::time::Duration;
 
@@ -52,4 +52,46 @@ fn stat_cpu(stat: &str) -> Duration {
 /// The cores the process may use.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Median, lowest and highest of a few figures.
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub median: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+pub fn spread(values: impl IntoIterator<Item = f64>) -> Spread {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return Spread {
+            median: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
+    let middle = values.len() / 2;
+    let median = if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    };
+    Spread {
+        median,
+        low: values[0],
+        high: values[values.len() - 1],
+    }
+}
+
+/// `12.3 ms (11.0–14.1)`, or the one figure when all runs agree.
+pub fn show(spread: Spread, decimals: usize, unit: &str) -> String {
+    if spread.low == spread.high {
+        return format!("{:.*}{unit}", decimals, spread.median);
+    }
+    format!(
+        "{:.*}{unit} ({:.*}–{:.*})",
+        decimals, spread.median, decimals, spread.low, decimals, spread.high
+    )
 }
