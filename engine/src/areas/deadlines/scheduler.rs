@@ -41,6 +41,8 @@ const BATCH: u64 = 100;
 /// (its reads of occurrences, deadlines, places and recipients, one INSERT, one commit) is shared
 /// by every reminder in it; the claim stays an index range scan whatever the table's size.
 const REMINDER_BATCH: u64 = 500;
+/// How many batches PostgreSQL claims at once.
+const PARALLEL_CLAIMS: usize = 4;
 /// A reminder sent more than this after its time is marked late.
 pub const LATE_AFTER: Duration = Duration::minutes(5);
 /// How long a woken scheduler waits for the waking write to commit.
@@ -268,16 +270,18 @@ async fn deadlines_of(
         .collect())
 }
 
-/// On PostgreSQL two claims run at once on two connections (SKIP LOCKED gives them different
-/// rows): while one batch's large INSERT waits on the network, the other works. SQLite's single
-/// writer would only queue the second behind the first.
+/// On PostgreSQL several claims run at once on their own connections (SKIP LOCKED gives them
+/// different rows): while one batch's large INSERT waits on the network, the others work.
+/// SQLite's single writer would only queue them behind each other.
 async fn send_reminders_in_parallel(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
     if backend_kind(engine.db()) != DatabaseKind::Postgres {
         return send_reminders(engine).await;
     }
-    let (one, two) = tokio::join!(send_reminders(engine), send_reminders(engine));
-    let (one, two) = (one?, two?);
-    Ok((one.0 + two.0, one.1 + two.1, one.2 + two.2))
+    let claims = (0..PARALLEL_CLAIMS).map(|_| send_reminders(engine));
+    let done = futures::future::try_join_all(claims).await?;
+    Ok(done.into_iter().fold((0, 0, 0), |sum, one| {
+        (sum.0 + one.0, sum.1 + one.1, sum.2 + one.2)
+    }))
 }
 
 /// Claims due reminders, writes one outbox row per (reminder, recipient) and marks each sent;
