@@ -6,13 +6,13 @@
 //! work plan (an open task, one an expert claimed, one delivered and accepted) and its annual
 //! report falls due 30 days before the next summit. Loading it twice changes nothing.
 
-use crate::areas::deadlines::{self, NewDeadline};
 use crate::areas::forums::member_states::{self, NewMemberState};
 use crate::areas::forums::{self, NewForum, SettingsPatch};
 use crate::areas::groups::proposals::{self, NewProposal};
 use crate::areas::meetings::{self, NewMeeting, agenda, decisions};
 use crate::areas::people::memberships::{self, NewMembership};
 use crate::areas::people::users::{self, NewUser, User};
+use crate::areas::reports::{self, NewReport, ReportUpdate};
 use crate::areas::tasks::{self, NewTask, NewTopic};
 use crate::kernel::actor::Actor;
 use crate::kernel::engine::Engine;
@@ -332,18 +332,32 @@ async fn create(engine: &Engine) -> EngineResult<()> {
     take_with(engine, &uruguayan_expert, made[2], "submit", delivered).await?;
     take(engine, &chair, made[2], "accept").await?;
 
-    // Seed 000: "publish an annual report ... before the Ministerial Summit".
-    deadlines::create_deadline(
+    // Seed 000: "publish an annual report ... before the Ministerial Summit". Activation gave the
+    // group its report deadline (30 days before the next summit, once that is scheduled); a first
+    // report covers the group's first hour, and is published at once.
+    let report = reports::draft_report(
         engine,
-        &coordinator,
-        NewDeadline {
-            subject_id: group.id,
-            title: "Annual report to the Ministerial Summit".into(),
-            rule: "before_event \"Ministerial Summit\" 30d".into(),
-            ..NewDeadline::default()
+        &chair,
+        NewReport {
+            group_id: group.id,
+            period_end: Some(engine.now() + chrono::Duration::hours(1)),
+            reason: None,
         },
     )
     .await?;
+    let written = format!(
+        "{}\nMember states can reuse the Hometax case study when they move tax filing online.\n",
+        report
+            .draft
+            .replace(reports::draft::IMPLICATIONS_PLACEHOLDER, "")
+    );
+    let update = ReportUpdate {
+        draft: written,
+        ..ReportUpdate::default()
+    };
+    reports::update_report(engine, &chair, report.id, update).await?;
+    take(engine, &chair, report.id, "submit").await?;
+    take(engine, &coordinator, report.id, "publish").await?;
 
     // Estonia's proposal waits on the agenda of the next summit, next November.
     let next_year = engine.now().year() + 1;

@@ -18,6 +18,7 @@ const AREAS: &[&str] = &[
     "instruments",
     "deadlines",
     "tasks",
+    "reports",
     "mailbox",
 ];
 

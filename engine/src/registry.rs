@@ -7,6 +7,7 @@ use crate::areas::{
     groups::GroupKind,
     instruments::InstrumentKind,
     meetings::MeetingKind,
+    reports::{ReportEvents, ReportKind},
     tasks::TaskKind,
 };
 use crate::kernel::clock::Clock;
@@ -26,6 +27,7 @@ pub fn subject_kinds() -> Vec<Arc<dyn SubjectKind>> {
         Arc::new(MeetingKind),
         Arc::new(InstrumentKind),
         Arc::new(TaskKind),
+        Arc::new(ReportKind),
     ]
 }
 
@@ -33,7 +35,8 @@ pub fn subject_kinds() -> Vec<Arc<dyn SubjectKind>> {
 pub fn registered() -> Result<SubjectKinds, StartError> {
     Ok(SubjectKinds::new(subject_kinds())
         .map_err(|err| StartError::Config(vec![err]))?
-        .subscribe(Arc::new(DeadlineEvents)))
+        .subscribe(Arc::new(DeadlineEvents))
+        .subscribe(Arc::new(ReportEvents)))
 }
 
 /// What definitions may name with this build's subject kinds and the given templates: for

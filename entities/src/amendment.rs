@@ -21,6 +21,7 @@ pub struct Model {
     pub closes_at: Option<DateTimeUtc>,
     /// The version the adoption created.
     pub adopted_version: Option<i32>,
+    pub adopted_at: Option<DateTimeUtc>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -22,6 +22,9 @@ pub struct Model {
     pub deliverable_version: Option<i32>,
     pub submitted_at: Option<DateTimeUtc>,
     pub accepted_at: Option<DateTimeUtc>,
+    /// When it was last claimed or assigned.
+    pub claimed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

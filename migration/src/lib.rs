@@ -13,6 +13,7 @@ mod m20261125_000004_mail;
 mod m20261126_000005_lifecycle;
 mod m20261204_000006_deadlines;
 mod m20261205_000007_tasks;
+mod m20261205_000008_reports;
 mod tables;
 
 pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_lifecycle::Migration),
             Box::new(m20261204_000006_deadlines::Migration),
             Box::new(m20261205_000007_tasks::Migration),
+            Box::new(m20261205_000008_reports::Migration),
         ]
     }
 }

@@ -101,8 +101,29 @@ async fn demo_data_loads_once_and_is_served() {
         .iter()
         .find(|deadline| deadline["ruleKind"] == "before_event")
         .unwrap();
-    assert_eq!(deadline["title"], "Annual report to the Ministerial Summit");
+    assert_eq!(deadline["title"], "Annual report");
     assert_eq!(deadline["occurrences"]["nodes"][0]["state"], "scheduled");
+    // Its first annual report is published: the accepted task is among its outcomes, under its
+    // topic, and the implications are the chair's own words; its document holds it, adopted.
+    let data = app
+        .ok(
+            "query($id: ID!) { annualReports(groupId: $id, first: 5) { nodes { state draft submittedVersion document { currentVersion { number status text } } } } }",
+            json!({ "id": group["id"] }),
+            &app.admin,
+        )
+        .await;
+    let report = &data["annualReports"]["nodes"][0];
+    assert_eq!(report["state"], "published");
+    let draft = report["draft"].as_str().unwrap();
+    assert!(
+        draft.contains("### Public services online\n\n- **Case study: Hometax"),
+        "{draft}"
+    );
+    assert!(draft.contains("Member states can reuse the Hometax case study"));
+    let current = &report["document"]["currentVersion"];
+    assert_eq!(current["number"], report["submittedVersion"]);
+    assert_eq!(current["status"], "adopted");
+    assert_eq!(current["text"].as_str(), Some(draft));
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod mail;
 mod migrations;
 mod privacy;
 mod races;
+mod reports;
 mod settings;
 mod shutdown;
 mod smtp_server;

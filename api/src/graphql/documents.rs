@@ -321,9 +321,11 @@ pub struct DocumentsQuery;
 #[Object]
 impl DocumentsQuery {
     async fn document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
-        actor(ctx)?;
+        let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
-        Ok(Document(area::get_document(engine(ctx), id).await.gql()?))
+        Ok(Document(
+            area::get_document_for(engine(ctx), actor, id).await.gql()?,
+        ))
     }
 
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, child_complexity)")]
@@ -336,13 +338,13 @@ impl DocumentsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Document>> {
-        actor(ctx)?;
+        let actor = actor(ctx)?;
         let filter = DocumentFilter {
             forum_id: parse_ids("forumId", forum_id.as_ref())?,
             group_id: parse_ids("groupId", group_id.as_ref())?,
             kind,
         };
-        let page = area::list_documents(engine(ctx), &filter, page_request(first, after)?)
+        let page = area::list_documents(engine(ctx), actor, &filter, page_request(first, after)?)
             .await
             .gql()?;
         Ok(connection(page, Document))

@@ -18,6 +18,7 @@ use govflow_engine::meetings::{self, Meeting};
 use govflow_engine::member_states::MemberState;
 use govflow_engine::memberships::Membership;
 use govflow_engine::pagination::{Page, PageRequest};
+use govflow_engine::reports::{self, ReportComment};
 use govflow_engine::tasks::{self, Task};
 use govflow_engine::translations::{self, Translation};
 use govflow_engine::users::User;
@@ -87,6 +88,9 @@ pub struct VersionsOf(pub Uuid, pub PageRequest);
 /// The amendments of a document the caller may read, optionally in one state.
 #[derive(Clone, Hash, PartialEq, Eq)]
 pub struct AmendmentsOf(pub Uuid, pub Option<String>, pub PageRequest);
+
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct CommentsOnReport(pub Uuid, pub PageRequest);
 
 /// The transitions the caller may take now on a subject.
 #[derive(Clone, Hash, PartialEq, Eq)]
@@ -572,6 +576,21 @@ impl Loader<TasksOfTopic> for EngineLoader {
             keys,
             |k| (k.0, k.1),
             |parents, page| async move { tasks::pages_of_topics(&self.engine, &parents, page).await },
+        )
+        .await
+    }
+}
+
+impl Loader<CommentsOnReport> for EngineLoader {
+    type Value = Page<ReportComment>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[CommentsOnReport]) -> LoadResult<CommentsOnReport, Self::Value> {
+        paged(
+            keys,
+            |k| (k.0, k.1),
+            |parents, page| async move {
+                reports::pages_of_comments(&self.engine, &parents, page).await
+            },
         )
         .await
     }

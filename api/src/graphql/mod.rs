@@ -16,6 +16,7 @@ pub mod meetings;
 pub mod order;
 pub mod outbox;
 pub mod proposals;
+pub mod reports;
 pub mod tasks;
 pub mod users;
 pub mod workflow;
@@ -42,6 +43,7 @@ pub struct Query(
     instruments::InstrumentsQuery,
     deadlines::DeadlinesQuery,
     tasks::TasksQuery,
+    reports::ReportsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +60,7 @@ pub struct Mutation(
     instruments::InstrumentsMutation,
     deadlines::DeadlinesMutation,
     tasks::TasksMutation,
+    reports::ReportsMutation,
 );
 
 pub type GovflowSchema = Schema<Query, Mutation, EmptySubscription>;

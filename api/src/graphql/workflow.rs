@@ -10,6 +10,7 @@ use crate::graphql::loaders::{
     AvailableOn, GroupId, HistoryOf, InstrumentId, MeetingId, TaskId, UserId,
 };
 use crate::graphql::meetings::Meeting;
+use crate::graphql::reports::AnnualReport;
 use crate::graphql::tasks::Task;
 use crate::graphql::users::User;
 use crate::graphql::{actor, engine, loader, parse_id};
@@ -43,6 +44,7 @@ pub enum WorkflowSubject {
     Meeting(Meeting),
     Instrument(Instrument),
     Task(Task),
+    AnnualReport(AnnualReport),
 }
 
 #[derive(SimpleObject)]
@@ -296,6 +298,11 @@ pub(crate) async fn subject_of(
                 .load_one(TaskId(id))
                 .await?
                 .ok_or_else(missing)?,
+        ))),
+        "annual_report" => Ok(WorkflowSubject::AnnualReport(AnnualReport(
+            govflow_engine::reports::get_report(engine(ctx), actor(ctx)?, id)
+                .await
+                .gql()?,
         ))),
         "amendment" => Ok(WorkflowSubject::Amendment(Amendment(
             govflow_engine::amendments::get_amendment(engine(ctx), actor(ctx)?, id)

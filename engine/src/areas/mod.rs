@@ -11,4 +11,5 @@ pub mod instruments;
 pub mod mailbox;
 pub mod meetings;
 pub mod people;
+pub mod reports;
 pub mod tasks;

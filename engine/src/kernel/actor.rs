@@ -137,6 +137,23 @@ impl Actor {
         }
     }
 
+    /// Whether the actor works inside the subject's group: its chair, an expert or a
+    /// coordinator (of the group or its forum), or an admin. They read the group's drafts.
+    pub fn is_insider(&self, scope: &SubjectScope) -> bool {
+        ["chair", "expert", "coordinator"]
+            .iter()
+            .any(|role| self.holds(role, scope))
+    }
+
+    /// The scopes (groups, forums, member states) in which the actor holds one of `roles`.
+    pub fn scopes_holding(&self, roles: &[&str]) -> Vec<Uuid> {
+        self.grants
+            .iter()
+            .filter(|grant| roles.contains(&grant.role.as_str()))
+            .map(|grant| grant.scope_id)
+            .collect()
+    }
+
     pub fn holds_any(&self, roles: &[String], scope: &SubjectScope) -> bool {
         roles.iter().any(|role| self.holds(role, scope))
     }

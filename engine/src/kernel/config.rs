@@ -51,8 +51,6 @@ impl ConfigSource {
         }
     }
 
-    /// The e-mail templates, as (template name, text): `name` for a `name.txt` (subject line and
-    /// plain text), `name.html` for its HTML sibling.
     /// The steps of `reminders.toml`, the default reminder plan of deadlines, as written (the
     /// deadlines area checks them at start); none when a config folder has no such file.
     pub fn default_reminders(&self) -> Result<Vec<ReminderStep>, String> {
@@ -85,9 +83,12 @@ impl ConfigSource {
         }
     }
 
+    /// The templates, as (template name, text): `name` for a `name.txt` (an e-mail's subject
+    /// line and plain text), `name.html` for its HTML sibling, `name.md` for a document template
+    /// (a generated first draft).
     pub fn template_sources(&self) -> EngineResult<Vec<SourceFile>> {
         let mut files = Vec::new();
-        for extension in ["txt", "html"] {
+        for extension in ["txt", "html", "md"] {
             let found = match self {
                 ConfigSource::Dir(dir) => read_dir_files(&dir.join("templates"), extension)?,
                 ConfigSource::BuiltIn => builtin_files("templates", extension),
@@ -97,10 +98,10 @@ impl ConfigSource {
                     .file_stem()
                     .map(|stem| stem.to_string_lossy().into_owned())
                     .unwrap_or(path);
-                let name = if extension == "html" {
-                    format!("{stem}.html")
-                } else {
+                let name = if extension == "txt" {
                     stem
+                } else {
+                    format!("{stem}.{extension}")
                 };
                 (name, text)
             }));

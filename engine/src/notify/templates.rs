@@ -1,4 +1,5 @@
-//! The e-mail templates (minijinja). A template `name.txt` starts with a `Subject: ...` line; the
+//! The templates (minijinja): e-mails, and the first drafts of generated documents (`name.md`,
+//! Markdown, rendered whole). An e-mail template `name.txt` starts with a `Subject: ...` line; the
 //! rest, after a blank line, is the plain-text body. An optional sibling `name.html` is the HTML
 //! alternative (escaped by minijinja, since its name ends in `.html`). Undefined variables are
 //! errors, not blanks: a notice that cannot be rendered goes to the dead letters with the error,
@@ -31,9 +32,10 @@ impl Templates {
         let mut errors = Vec::new();
         let mut html = Vec::new();
         for (name, text) in sources {
+            let document = name.ends_with(".md");
             if let Some(stem) = name.strip_suffix(".html") {
                 html.push(stem.to_owned());
-            } else if !text.starts_with("Subject:") {
+            } else if !document && !text.starts_with("Subject:") {
                 errors.push(format!(
                     "template `{name}`:1: must start with a `Subject:` line"
                 ));
@@ -47,7 +49,7 @@ impl Templates {
                 ));
                 continue;
             }
-            if !name.ends_with(".html") {
+            if !name.ends_with(".html") && !document {
                 names.insert(name);
             }
         }
@@ -65,6 +67,19 @@ impl Templates {
         }
     }
 
+    /// Renders a document template (`name.md`) to its text.
+    pub fn render_document(&self, name: &str, context: &serde_json::Value) -> EngineResult<String> {
+        let name = format!("{name}.md");
+        let template = self
+            .env
+            .get_template(&name)
+            .map_err(|err| EngineError::Internal(format!("template `{name}`: {err}")))?;
+        template.render(context).map_err(|err| {
+            EngineError::Internal(format!("template `{name}` failed to render: {err}"))
+        })
+    }
+
+    /// The e-mail templates' names.
     pub fn names(&self) -> &BTreeSet<String> {
         &self.names
     }

@@ -453,6 +453,22 @@ pub async fn create_subject(
     )
     .await?;
     let subject = subjects::info(engine, txn, &definition.subject, subject_id).await?;
+    // A creation is a transition taken too: a group established gets its report deadline, and a
+    // deadline of the parent may wait for it.
+    engine
+        .publish(
+            txn,
+            &Event::TransitionTaken(TransitionTaken {
+                subject_id,
+                subject_kind: definition.subject.clone(),
+                transition: transition.name.clone(),
+                forum_id: subject.scope.forum_id,
+                group_id: subject.scope.group_id,
+                at: now,
+                by: acting.user_id(),
+            }),
+        )
+        .await?;
     effects::run_all(
         engine,
         &transition.effects,

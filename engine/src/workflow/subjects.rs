@@ -116,6 +116,16 @@ pub trait SubjectKind: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Which occurrence of a deadline waiting for this subject's transition the transition
+    /// meets (an annual report meets the occurrence that closes its period).
+    async fn occurrence_met(
+        &self,
+        _txn: &DatabaseTransaction,
+        _subject_id: Uuid,
+    ) -> EngineResult<OccurrenceMet> {
+        Ok(OccurrenceMet::Next)
+    }
+
     /// How to refuse `transition` from `state` when the kind says it better than
     /// INVALID_TRANSITION (a task someone else holds is ALREADY_CLAIMED). Asked with the state as
     /// read, and again with the state a lost race left.
@@ -129,6 +139,17 @@ pub trait SubjectKind: Send + Sync + 'static {
     ) -> EngineResult<Option<EngineError>> {
         Ok(None)
     }
+}
+
+/// What a subject's `metBy` transition meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OccurrenceMet {
+    /// The deadline's oldest due occurrence, else its next scheduled one.
+    Next,
+    /// This occurrence, if it is one of the deadline's and still open.
+    Named(Uuid),
+    /// None: the subject is tied to no occurrence.
+    Nothing,
 }
 
 /// The subject kinds and the guards they offer, by name; built once when the engine starts.
@@ -296,6 +317,30 @@ pub fn ids_where(kind: &str, condition: sea_orm::sea_query::SimpleExpr) -> Selec
 }
 
 /// The workflow instances of many subjects, by subject id: one query for a page of subjects.
+/// Which rows of a kind with private drafts `actor` may read, as a condition on the kind's
+/// table, so that lists are filtered and paged in SQL: those whose instance's state meets
+/// `public`, for everyone; all of a group for its chair, experts and coordinators, and of a
+/// forum for its coordinators; all for administrators.
+pub fn readable_drafts<I, G, F>(
+    actor: &Actor,
+    kind: &str,
+    public: sea_orm::sea_query::SimpleExpr,
+    (id, group, forum): (I, G, F),
+) -> sea_orm::Condition
+where
+    I: ColumnTrait,
+    G: ColumnTrait,
+    F: ColumnTrait,
+{
+    if actor.is_admin {
+        return sea_orm::Condition::all();
+    }
+    sea_orm::Condition::any()
+        .add(id.in_subquery(ids_where(kind, public)))
+        .add(group.is_in(actor.scopes_holding(&["chair", "expert", "coordinator"])))
+        .add(forum.is_in(actor.scopes_holding(&["coordinator"])))
+}
+
 pub async fn instances_of<C: ConnectionTrait>(
     db: &C,
     subject_ids: Vec<Uuid>,

@@ -163,7 +163,9 @@ impl SubjectKind for AmendmentKind {
             }
             "adopt" => {
                 let number = adopt(call, id, now).await?;
-                update.col_expr(amendment::Column::AdoptedVersion, Expr::value(number))
+                update
+                    .col_expr(amendment::Column::AdoptedVersion, Expr::value(number))
+                    .col_expr(amendment::Column::AdoptedAt, Expr::value(now))
             }
             _ => update,
         };

@@ -193,10 +193,7 @@ pub fn scope_of(row: &amendment::Model) -> SubjectScope {
 /// The one rule of who may see an amendment: anyone once it is past `draft`; a draft only the
 /// group's chair, experts and coordinators (and admins, who pass every stored role).
 fn may_read(actor: &Actor, state: &str, scope: &SubjectScope) -> bool {
-    state != "draft"
-        || ["chair", "expert", "coordinator"]
-            .iter()
-            .any(|role| actor.holds(role, scope))
+    state != "draft" || actor.is_insider(scope)
 }
 
 /// Whether `actor` may see the amendment.
@@ -208,24 +205,16 @@ pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
 /// SQL: past `draft` for everyone; drafts for the chair, experts and coordinators of their group
 /// and the coordinators of their forum; all for administrators.
 fn readable_condition(actor: &Actor) -> Condition {
-    if actor.is_admin {
-        return Condition::all();
-    }
-    let grants = |roles: &[&str]| -> Vec<Uuid> {
-        actor
-            .grants
-            .iter()
-            .filter(|grant| roles.contains(&grant.role.as_str()))
-            .map(|grant| grant.scope_id)
-            .collect()
-    };
-    Condition::any()
-        .add(amendment::Column::Id.in_subquery(subjects::ids_where(
-            "amendment",
-            workflow_instance::Column::State.ne("draft"),
-        )))
-        .add(amendment::Column::GroupId.is_in(grants(&["chair", "expert", "coordinator"])))
-        .add(amendment::Column::ForumId.is_in(grants(&["coordinator"])))
+    subjects::readable_drafts(
+        actor,
+        "amendment",
+        workflow_instance::Column::State.ne("draft"),
+        (
+            amendment::Column::Id,
+            amendment::Column::GroupId,
+            amendment::Column::ForumId,
+        ),
+    )
 }
 
 /// The amendments `actor` may read, in an optional state.
@@ -433,6 +422,13 @@ pub async fn create_amendment(
 ) -> EngineResult<Amendment> {
     let txn = begin_write(engine.db()).await?;
     let doc = documents::get_document_in(&txn, input.document_id).await?;
+    documents::check_readable(&txn, actor, &doc).await?;
+    if documents::report_of(&txn, &doc).await?.is_some() {
+        return Err(EngineError::invalid(
+            "documentId",
+            "an annual report's document changes through its report (updateAnnualReport)",
+        ));
+    }
     if let Some(group_id) = input.group_id {
         crate::areas::groups::get_row_in(&txn, group_id).await?;
         if doc.group_id != Some(group_id) {
@@ -482,6 +478,7 @@ pub async fn create_amendment(
         opened_at: None,
         closes_at: None,
         adopted_version: None,
+        adopted_at: None,
         created_by: Some(actor.user_id),
         created_at: now,
         updated_at: now,

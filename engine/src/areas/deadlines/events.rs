@@ -11,6 +11,7 @@ use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use crate::kernel::events::{Event, MeetingChange, MeetingChangeKind, Subscriber, TransitionTaken};
 use crate::time::rules::Rule;
+use crate::workflow::subjects::OccurrenceMet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use govflow_entities::{deadline, deadline_occurrence, history_entry, instrument, working_group};
@@ -144,13 +145,34 @@ async fn transition_taken(
             engine.wake_scheduler();
         }
         if row.met_by.as_deref() == Some(taken.transition.as_str())
-            && let Some(occurrence) = occurrences::to_meet(txn, row.id).await?
+            && let Some(occurrence) = to_meet(engine, txn, taken, row.id).await?
         {
             let reason = format!("`{}` was taken", taken.transition);
             occurrences::meet(txn, &occurrence, acting, Some(&reason), taken.at).await?;
         }
     }
     Ok(())
+}
+
+/// The occurrence of deadline `deadline_id` that `taken` meets: the one its subject names (if
+/// it is one of this deadline's and still open), none if the subject is tied to none, else the
+/// oldest due one, else the next scheduled one.
+async fn to_meet(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    taken: &TransitionTaken,
+    deadline_id: uuid::Uuid,
+) -> EngineResult<Option<deadline_occurrence::Model>> {
+    let kind = engine.subject_kinds().get(&taken.subject_kind)?;
+    match kind.occurrence_met(txn, taken.subject_id).await? {
+        OccurrenceMet::Next => occurrences::to_meet(txn, deadline_id).await,
+        OccurrenceMet::Nothing => Ok(None),
+        OccurrenceMet::Named(id) => Ok(deadline_occurrence::Entity::find_by_id(id)
+            .filter(deadline_occurrence::Column::DeadlineId.eq(deadline_id))
+            .filter(deadline_occurrence::Column::State.is_in(OPEN))
+            .one(txn)
+            .await?),
+    }
 }
 
 /// The instant a transition of a subject took effect, if it was taken: for `record` the

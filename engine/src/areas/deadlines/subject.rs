@@ -44,7 +44,9 @@ pub async fn readable(
         .one(txn)
         .await?;
     match instance {
-        Some(instance) => {
+        Some(_) => {
+            // Readable first: a draft the caller may not read is NOT_FOUND, whatever its kind.
+            let (instance, info) = subjects::readable_subject(engine, txn, acting, id).await?;
             if !KINDS.contains(&instance.subject_kind.as_str()) {
                 return Err(EngineError::invalid(
                     "subjectId",
@@ -55,7 +57,6 @@ pub async fn readable(
                     ),
                 ));
             }
-            let (instance, info) = subjects::readable_subject(engine, txn, acting, id).await?;
             Ok(DeadlineSubject {
                 id,
                 kind: instance.subject_kind,
@@ -68,6 +69,11 @@ pub async fn readable(
             let doc = documents::get_document_in(txn, id)
                 .await
                 .map_err(|_| subjects::not_found(id))?;
+            if let Acting::User(actor) = acting {
+                documents::check_readable(txn, actor, &doc)
+                    .await
+                    .map_err(|_| subjects::not_found(id))?;
+            }
             Ok(DeadlineSubject {
                 id,
                 kind: "document".into(),

@@ -64,7 +64,12 @@ async fn world_at(start: DateTime<Utc>, effective_at: Option<DateTime<Utc>>) -> 
         &test.admin,
         NewForum {
             name: "Digital Nations".into(),
-            settings: SettingsPatch::default(),
+            // The group's own report deadline (reports area) watches another series, so that
+            // the summits these tests move remind only through the deadlines they create.
+            settings: SettingsPatch {
+                summit_series: Some("Council of Ministers".into()),
+                ..SettingsPatch::default()
+            },
         },
     )
     .await

@@ -17,7 +17,7 @@ use crate::types::{LanguageTag, MAX_NAME_CHARS, SingleLine, TimeZone, check_sing
 use crate::workflow::guards::{self, GuardContext, GuardSubject};
 use chrono::{DateTime, Utc};
 use diff::Diff;
-use govflow_entities::{document, document_version, forum, working_group};
+use govflow_entities::{annual_report, document, document_version, forum, working_group};
 use govflow_migration::TERMS_OF_REFERENCE_INDEX;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -26,6 +26,9 @@ use sea_orm::{
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// The kind of an annual report's document (also a kind anyone may give a document of their own).
+pub const ANNUAL_REPORT: &str = "annual_report";
 
 /// The kinds of document a forum keeps.
 pub const DOCUMENT_KINDS: [&str; 8] = [
@@ -487,6 +490,62 @@ pub async fn get_document(engine: &Engine, id: Uuid) -> EngineResult<Document> {
     one_with_context(engine.db(), row).await
 }
 
+/// A document `actor` may read (an unpublished annual report's is private: NOT_FOUND).
+pub async fn get_document_for(engine: &Engine, actor: &Actor, id: Uuid) -> EngineResult<Document> {
+    let row = get_document_in(engine.db(), id).await?;
+    check_readable(engine.db(), actor, &row).await?;
+    one_with_context(engine.db(), row).await
+}
+
+/// The annual report whose document this is, if it is one.
+pub async fn report_of<C: ConnectionTrait>(
+    db: &C,
+    doc: &document::Model,
+) -> EngineResult<Option<annual_report::Model>> {
+    if doc.kind != ANNUAL_REPORT {
+        return Ok(None);
+    }
+    Ok(annual_report::Entity::find()
+        .filter(annual_report::Column::DocumentId.eq(doc.id))
+        .one(db)
+        .await?)
+}
+
+/// An annual report's document is as private as its report: until the report is published,
+/// only the group's chair, experts and coordinators know it exists.
+pub async fn check_readable<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    doc: &document::Model,
+) -> EngineResult<()> {
+    match report_of(db, doc).await? {
+        Some(report) if report.published_at.is_none() && !actor.is_insider(&scope_of(doc)) => {
+            Err(EngineError::not_found("document", doc.id))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`check_readable`] as a condition on the document table, for lists.
+fn readable_condition(actor: &Actor) -> Condition {
+    if actor.is_admin {
+        return Condition::all();
+    }
+    let unpublished = sea_orm::sea_query::Query::select()
+        .column(annual_report::Column::DocumentId)
+        .from(annual_report::Entity)
+        .and_where(annual_report::Column::PublishedAt.is_null())
+        .to_owned();
+    Condition::any()
+        .add(document::Column::Id.not_in_subquery(unpublished))
+        .add(document::Column::GroupId.is_in(actor.scopes_holding(&[
+            "chair",
+            "expert",
+            "coordinator",
+        ])))
+        .add(document::Column::ForumId.is_in(actor.scopes_holding(&["coordinator"])))
+}
+
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Document>> {
     let rows = document::Entity::find()
         .filter(document::Column::Id.is_in(ids.iter().copied()))
@@ -497,10 +556,11 @@ pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Document>
 
 pub async fn list_documents(
     engine: &Engine,
+    actor: &Actor,
     filter: &DocumentFilter,
     page: PageRequest,
 ) -> EngineResult<Page<Document>> {
-    let mut condition = Condition::all();
+    let mut condition = Condition::all().add(readable_condition(actor));
     if let Some(forum_id) = filter.forum_id {
         condition = condition.add(document::Column::ForumId.eq(forum_id));
     }

@@ -102,6 +102,7 @@ pub async fn request_translation(
     let language = LanguageTag::parse("language", language.trim())?;
     let txn = begin_write(engine.db()).await?;
     let doc = documents::get_document_in(&txn, document_id).await?;
+    documents::check_readable(&txn, actor, &doc).await?;
     let current = documents::current_number(&txn, document_id).await?;
     let version_number = match version_number {
         Some(number) => {

@@ -4,7 +4,7 @@
 pub mod member_states;
 mod zones;
 
-pub use zones::Zones;
+pub use zones::{Zones, with_instances_in_zones};
 
 use crate::kernel::actor::Acting;
 use crate::kernel::actor::{Actor, SubjectScope};
@@ -136,8 +136,16 @@ impl ForumSettings {
             next.report_lead_days = in_range("settings.reportLeadDays", days, 0, 365)?;
         }
         if let Some(series) = &patch.summit_series {
-            next.summit_series =
+            let series =
                 SingleLine::parse("settings.summitSeries", series, MAX_NAME_CHARS)?.into_string();
+            // Deadline rules quote the series (`before_event "Ministerial Summit" 30d`).
+            if series.contains('"') {
+                return Err(EngineError::invalid(
+                    "settings.summitSeries",
+                    "may not contain a double quote",
+                ));
+            }
+            next.summit_series = series;
         }
         if let Some(bytes) = patch.max_document_bytes {
             next.max_document_bytes =

@@ -5,7 +5,7 @@
 use crate::areas::forums::ForumSettings;
 use crate::kernel::error::EngineResult;
 use crate::types::TimeZone;
-use govflow_entities::{forum, working_group};
+use govflow_entities::{forum, workflow_instance, working_group};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -69,4 +69,33 @@ impl Zones {
             .copied()
             .unwrap_or_else(TimeZone::utc)
     }
+}
+
+/// A group's subjects (tasks, reports) with their workflow instances and their groups' zones,
+/// in the order given: three statements for a whole page.
+pub async fn with_instances_in_zones<C, R, T>(
+    db: &C,
+    rows: Vec<R>,
+    place_of: impl Fn(&R) -> (Uuid, Uuid, Uuid),
+    build: impl Fn(R, &workflow_instance::Model, TimeZone) -> T,
+) -> EngineResult<Vec<T>>
+where
+    C: ConnectionTrait,
+{
+    let places = rows.iter().map(|row| {
+        let (_, group_id, forum_id) = place_of(row);
+        (Some(group_id), Some(forum_id))
+    });
+    let zones = Zones::load(db, places).await?;
+    crate::workflow::subjects::with_instances(
+        db,
+        rows,
+        |row| place_of(row).0,
+        |row, instance| {
+            let (_, group_id, forum_id) = place_of(&row);
+            let zone = zones.zone(Some(group_id), Some(forum_id));
+            build(row, instance, zone)
+        },
+    )
+    .await
 }

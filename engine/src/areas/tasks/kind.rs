@@ -117,13 +117,15 @@ impl SubjectKind for TaskKind {
                     research_task::Column::ClaimantId,
                     Expr::value(call.acting.user_id()),
                 )
-                .col_expr(research_task::Column::Assigned, Expr::value(false)),
+                .col_expr(research_task::Column::Assigned, Expr::value(false))
+                .col_expr(research_task::Column::ClaimedAt, Expr::value(now)),
             "assign" => update
                 .col_expr(
                     research_task::Column::ClaimantId,
                     Expr::value(expert_of_input(call).await?),
                 )
-                .col_expr(research_task::Column::Assigned, Expr::value(true)),
+                .col_expr(research_task::Column::Assigned, Expr::value(true))
+                .col_expr(research_task::Column::ClaimedAt, Expr::value(now)),
             "decline" | "release" | "expire" => cleared(update),
             "submit" => {
                 let deliverable = deliverable_of(call).await?;
@@ -143,6 +145,7 @@ impl SubjectKind for TaskKind {
                     .col_expr(research_task::Column::SubmittedAt, Expr::value(now))
             }
             "accept" => update.col_expr(research_task::Column::AcceptedAt, Expr::value(now)),
+            "cancel" => update.col_expr(research_task::Column::CancelledAt, Expr::value(now)),
             _ => update,
         };
         update.exec(call.txn).await?;

@@ -12,6 +12,7 @@ mod leases;
 pub use kind::TaskKind;
 
 use crate::areas::deadlines::{self, NewDeadline};
+use crate::areas::forums::with_instances_in_zones;
 use crate::areas::groups;
 use crate::kernel::actor::{Acting, Actor};
 use crate::kernel::db::begin_write;
@@ -25,7 +26,7 @@ use crate::workflow::executor::{
 };
 use crate::workflow::subjects::{self, SubjectState};
 use chrono::{DateTime, Utc};
-use govflow_entities::{membership, research_task, work_topic, workflow_instance, working_group};
+use govflow_entities::{membership, research_task, work_topic, workflow_instance};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -92,25 +93,11 @@ async fn with_context<C: ConnectionTrait>(
     db: &C,
     rows: Vec<research_task::Model>,
 ) -> EngineResult<Vec<Task>> {
-    let group_ids: Vec<Uuid> = rows.iter().map(|row| row.group_id).collect();
-    let zones: HashMap<Uuid, TimeZone> = working_group::Entity::find()
-        .filter(working_group::Column::Id.is_in(group_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|group| (group.id, stored_zone(&group.time_zone)))
-        .collect();
-    subjects::with_instances(
+    with_instances_in_zones(
         db,
         rows,
-        |row| row.id,
-        |row, instance| {
-            let zone = zones
-                .get(&row.group_id)
-                .copied()
-                .unwrap_or_else(TimeZone::utc);
-            Task::new(row, instance, zone)
-        },
+        |row| (row.id, row.group_id, row.forum_id),
+        Task::new,
     )
     .await
 }
@@ -269,6 +256,8 @@ pub async fn create_task(engine: &Engine, actor: &Actor, input: NewTask) -> Engi
         deliverable_version: None,
         submitted_at: None,
         accepted_at: None,
+        claimed_at: None,
+        cancelled_at: None,
         created_by: Some(actor.user_id),
         created_at: now,
         updated_at: now,
