@@ -50,8 +50,11 @@ use govflow_engine::Actor;
 use govflow_engine::actor::caller_query;
 use govflow_engine::amendments::{self, NewAmendment, context_query};
 use govflow_engine::db::{begin_write, connect};
-use govflow_engine::entities::{amendment, history_entry, workflow_instance};
+use govflow_engine::entities::{
+    amendment, history_entry, membership, research_task, workflow_instance,
+};
 use govflow_engine::groups::{self, NewGroup};
+use govflow_engine::tasks::{self, NewTask};
 use govflow_tests::figures::{Spread, cores, postgres_cpu, process_cpu, show, spread};
 use govflow_tests::{
     DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, TestUser, base_settings, checked,
@@ -95,6 +98,7 @@ const RSS_EVERY: Duration = Duration::from_millis(50);
 const BIG_FORUM_GROUPS: usize = 1_000;
 const SMALL_FORUM_GROUPS: usize = 10;
 const HISTORY_PER_GROUP: usize = 50;
+const TASKS_PER_GROUP: usize = 50;
 const HISTORY_BATCH: usize = 1_000;
 const B8_REQUESTS: usize = 50;
 /// Tried this many times; the least is reported (a background loop may add a statement).
@@ -103,7 +107,7 @@ const COUNT_TRIES: usize = 5;
 const REBASE: &str =
     "mutation($s: ID!) { transition(subjectId: $s, name: \"rebase\") { state version } }";
 const ME: &str = "{ me { id } }";
-const GROUPS_PAGE: &str = "query($f: ID!, $n: Int!) { groups(forumId: $f, first: $n) { totalCount nodes { name state version availableTransitions { name } memberships(first: 5) { nodes { role } } history(first: 5) { totalCount } } } }";
+const GROUPS_PAGE: &str = "query($f: ID!, $n: Int!) { groups(forumId: $f, first: $n) { totalCount nodes { name state version chair { name } taskCounts { open claimed accepted } availableTransitions { name } memberships(first: 5) { nodes { role } } history(first: 5) { totalCount } } } }";
 
 // ---------------------------------------------------------------------------------------------
 // Process figures.
@@ -1344,6 +1348,110 @@ async fn sqlite_transitions(database: TestDatabase, report: &mut Report) {
     let _ = floor_db.close().await;
 }
 
+/// Gives each group a chair (one user for all) and `TASKS_PER_GROUP` research tasks, a fifth of
+/// them claimed and a fifth accepted. The first task goes through the engine, so that the rest,
+/// inserted directly for speed, run under the same workflow definition.
+async fn seed_tasks(app: &TestApp, admin: &Actor, forum_id: Uuid, group_ids: &[Uuid]) -> usize {
+    let db = app.engine.db();
+    let now = app.engine.now();
+    let chair = app
+        .create_user(&format!("chair-{forum_id}@example.org"), "Chair")
+        .await;
+    let chair_id = chair.id;
+    let chairs: Vec<membership::ActiveModel> = group_ids
+        .iter()
+        .map(|group| membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(chair_id),
+            role: Set("chair".into()),
+            scope_kind: Set("group".into()),
+            scope_id: Set(*group),
+            forum_id: Set(Some(forum_id)),
+            created_at: Set(now),
+        })
+        .collect();
+    for batch in chairs.chunks(HISTORY_BATCH) {
+        membership::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(db)
+            .await
+            .expect("chairs are granted");
+    }
+    let first = tasks::create_task(
+        &app.engine,
+        admin,
+        NewTask {
+            group_id: group_ids[0],
+            topic_id: None,
+            title: "Task 0".into(),
+            description: None,
+            due: None,
+            reason: None,
+        },
+    )
+    .await
+    .expect("a task is created");
+    let definition = workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::SubjectId.eq(first.id))
+        .one(db)
+        .await
+        .expect("the task's instance reads")
+        .expect("the task has an instance");
+    let (mut rows, mut instances) = (Vec::new(), Vec::new());
+    for (g, group) in group_ids.iter().enumerate() {
+        for t in 0..TASKS_PER_GROUP {
+            if g == 0 && t == 0 {
+                continue;
+            }
+            let id = Uuid::now_v7();
+            let state = ["open", "open", "open", "claimed", "accepted"][t % 5];
+            rows.push(research_task::ActiveModel {
+                id: Set(id),
+                forum_id: Set(forum_id),
+                group_id: Set(*group),
+                topic_id: Set(None),
+                title: Set(format!("Task {t}")),
+                description: Set(None),
+                claimant_id: Set((state != "open").then_some(chair_id)),
+                assigned: Set(false),
+                deliverable_text: Set(None),
+                deliverable_document_id: Set(None),
+                deliverable_version: Set(None),
+                submitted_at: Set(None),
+                accepted_at: Set((state == "accepted").then_some(now)),
+                claimed_at: Set((state != "open").then_some(now)),
+                cancelled_at: Set(None),
+                created_by: Set(Some(admin.user_id)),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+            instances.push(workflow_instance::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                definition_name: Set(definition.definition_name.clone()),
+                definition_hash: Set(definition.definition_hash.clone()),
+                subject_kind: Set("task".into()),
+                subject_id: Set(id),
+                state: Set(state.into()),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+    }
+    for batch in rows.chunks(HISTORY_BATCH / 2) {
+        research_task::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(db)
+            .await
+            .expect("tasks are inserted");
+    }
+    for batch in instances.chunks(HISTORY_BATCH) {
+        workflow_instance::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(db)
+            .await
+            .expect("task instances are inserted");
+    }
+    rows.len() + 1
+}
+
 /// One repetition of B8 on one forum.
 struct PageRun {
     requests: usize,
@@ -1364,7 +1472,7 @@ async fn groups_page(database: TestDatabase, report: &mut Report) {
         .expect("the administrator loads")
         .expect("the administrator exists");
     let mut forums = Vec::new();
-    let mut history_rows = 0;
+    let (mut history_rows, mut task_rows) = (0, 0);
     for (name, count) in [
         ("Thousand groups", BIG_FORUM_GROUPS),
         ("Ten groups", SMALL_FORUM_GROUPS),
@@ -1417,6 +1525,7 @@ async fn groups_page(database: TestDatabase, report: &mut Report) {
                 .await
                 .expect("history rows are inserted");
         }
+        task_rows += seed_tasks(&app, &admin, forum_id, &group_ids).await;
         forums.push((name, count, forum));
     }
     let coordinator = app
@@ -1427,7 +1536,7 @@ async fn groups_page(database: TestDatabase, report: &mut Report) {
             .await;
     }
     println!(
-        "  set-up: {} groups and {history_rows} added history rows in {:.1} s",
+        "  set-up: {} groups, each with a chair, {history_rows} added history rows and {task_rows} tasks in {:.1} s",
         BIG_FORUM_GROUPS + SMALL_FORUM_GROUPS,
         started.elapsed().as_secs_f64()
     );

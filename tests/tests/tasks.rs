@@ -556,3 +556,45 @@ async fn a_delivery_is_returned_resubmitted_and_accepted_step_by_step() {
         .await;
     assert_eq!(error_code(&refused), "INVALID_INPUT", "{refused}");
 }
+
+/// A page of groups shows each group's chair and its task counts by state, from loaders that
+/// read every group of the page at once.
+#[tokio::test]
+async fn a_groups_page_shows_each_chair_and_task_counts() {
+    let plan = Plan::start().await;
+    let other = plan.app.group(&plan.forum, "Open Data").await;
+    let expert = plan.expert(1).await;
+    let first = plan.task("Survey of national data strategies").await;
+    plan.task("Study of data trusts").await;
+    let third = plan.task("Review of open licences").await;
+    plan.app.ok(CLAIM, json!({ "id": first }), &expert).await;
+    plan.app
+        .ok(
+            "mutation($id: ID!) { cancelTask(id: $id) { state } }",
+            json!({ "id": third }),
+            &plan.chair,
+        )
+        .await;
+    let data = plan
+        .app
+        .ok(
+            "query($f: ID!) { groups(forumId: $f, first: 10) { nodes { id chair { name } taskCounts { open claimed submitted accepted cancelled } } } }",
+            json!({ "f": plan.forum }),
+            &plan.app.admin,
+        )
+        .await;
+    let nodes = data["groups"]["nodes"].as_array().unwrap();
+    let of = |id: &str| nodes.iter().find(|node| node["id"] == id).unwrap();
+    let ours = of(&plan.group);
+    assert_eq!(ours["chair"]["name"], "Chair");
+    assert_eq!(
+        ours["taskCounts"],
+        json!({ "open": 1, "claimed": 1, "submitted": 0, "accepted": 0, "cancelled": 1 })
+    );
+    let theirs = of(&other);
+    assert_eq!(theirs["chair"], Value::Null);
+    assert_eq!(
+        theirs["taskCounts"],
+        json!({ "open": 0, "claimed": 0, "submitted": 0, "accepted": 0, "cancelled": 0 })
+    );
+}

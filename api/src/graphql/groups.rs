@@ -3,7 +3,7 @@
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::errors::EngineResultExt;
 use crate::graphql::forums::{Forum, MemberState};
-use crate::graphql::loaders::{ForumId, MemberStateId, UserId};
+use crate::graphql::loaders::{ChairOf, ForumId, MemberStateId, TaskCountsOf, UserId};
 use crate::graphql::meetings::{AgendaItem, Decision};
 use crate::graphql::proposals;
 use crate::graphql::users::{Membership, User, memberships_in};
@@ -17,6 +17,16 @@ use govflow_engine::workflow::subjects::SubjectState;
 
 #[derive(Clone)]
 pub struct WorkingGroup(pub Group);
+
+/// How many of a group's research tasks are in each state.
+#[derive(async_graphql::SimpleObject)]
+pub struct TaskCounts {
+    open: i64,
+    claimed: i64,
+    submitted: i64,
+    accepted: i64,
+    cancelled: i64,
+}
 
 impl WorkingGroup {
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
@@ -83,6 +93,25 @@ impl WorkingGroup {
     /// The user proposed to chair it (its chair once active).
     async fn proposed_chair(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         user(ctx, self.0.proposed_chair_id).await
+    }
+    /// Its chair (the first, if several hold the role).
+    async fn chair(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let chair = loader(ctx).load_one(ChairOf(self.0.id)).await?;
+        user(ctx, chair).await
+    }
+    /// How many of its research tasks are in each state.
+    async fn task_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<TaskCounts> {
+        let counts = loader(ctx)
+            .load_one(TaskCountsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(TaskCounts {
+            open: counts.open,
+            claimed: counts.claimed,
+            submitted: counts.submitted,
+            accepted: counts.accepted,
+            cancelled: counts.cancelled,
+        })
     }
     /// The representative who proposed it.
     async fn proposed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

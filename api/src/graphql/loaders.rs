@@ -19,7 +19,7 @@ use govflow_engine::member_states::MemberState;
 use govflow_engine::memberships::Membership;
 use govflow_engine::pagination::{Page, PageRequest};
 use govflow_engine::reports::{self, ReportComment};
-use govflow_engine::tasks::{self, Task};
+use govflow_engine::tasks::{self, Task, TaskCounts};
 use govflow_engine::translations::{self, Translation};
 use govflow_engine::users::User;
 use govflow_engine::workflow::executor::AvailableTransition;
@@ -91,6 +91,12 @@ pub struct AmendmentsOf(pub Uuid, pub Option<String>, pub PageRequest);
 
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct CommentsOnReport(pub Uuid, pub PageRequest);
+
+/// A group's chair, and how many of its tasks are in each state.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ChairOf(pub Uuid);
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct TaskCountsOf(pub Uuid);
 
 /// The transitions the caller may take now on a subject.
 #[derive(Clone, Hash, PartialEq, Eq)]
@@ -593,5 +599,33 @@ impl Loader<CommentsOnReport> for EngineLoader {
             },
         )
         .await
+    }
+}
+
+impl Loader<ChairOf> for EngineLoader {
+    type Value = Uuid;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[ChairOf]) -> LoadResult<ChairOf, Uuid> {
+        let chairs = memberships::chairs_of(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(chairs
+            .into_iter()
+            .map(|(group, user)| (ChairOf(group), user))
+            .collect())
+    }
+}
+
+impl Loader<TaskCountsOf> for EngineLoader {
+    type Value = TaskCounts;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[TaskCountsOf]) -> LoadResult<TaskCountsOf, TaskCounts> {
+        let counts = tasks::counts_by_state(&self.engine, &ids(keys, |k| k.0))
+            .await
+            .map_err(from_engine)?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, counts.get(&key.0).copied().unwrap_or_default()))
+            .collect())
     }
 }

@@ -313,6 +313,22 @@ pub async fn of_users(engine: &Engine, user_ids: &[Uuid]) -> EngineResult<Vec<Me
         .collect())
 }
 
+/// The chair of each of many groups (for DataLoader): the earliest chair membership of each.
+pub async fn chairs_of(engine: &Engine, group_ids: &[Uuid]) -> EngineResult<HashMap<Uuid, Uuid>> {
+    let mut chairs = HashMap::new();
+    for row in membership::Entity::find()
+        .filter(membership::Column::ScopeId.is_in(group_ids.iter().copied()))
+        .filter(membership::Column::Role.eq("chair"))
+        .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(engine.db())
+        .await?
+    {
+        chairs.entry(row.scope_id).or_insert(row.user_id);
+    }
+    Ok(chairs)
+}
+
 /// One page of the memberships held in each of many scopes (groups, forums, member states).
 pub async fn pages_in_scopes(
     engine: &Engine,

@@ -501,3 +501,74 @@ pub async fn pages_of_topics(
     )
     .await
 }
+
+/// How many of a group's tasks are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub open: i64,
+    pub claimed: i64,
+    pub submitted: i64,
+    pub accepted: i64,
+    pub cancelled: i64,
+}
+
+/// The task counts of many groups (for DataLoader), in one statement: tasks joined with their
+/// instances, counted per group and state by the database.
+pub async fn counts_by_state(
+    engine: &Engine,
+    group_ids: &[Uuid],
+) -> EngineResult<HashMap<Uuid, TaskCounts>> {
+    use sea_orm::FromQueryResult;
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    #[derive(FromQueryResult)]
+    struct Counted {
+        group_id: Uuid,
+        state: String,
+        tasks: i64,
+    }
+    let query = Query::select()
+        .column((research_task::Entity, research_task::Column::GroupId))
+        .column((workflow_instance::Entity, workflow_instance::Column::State))
+        .expr_as(
+            Func::count(Expr::col((
+                research_task::Entity,
+                research_task::Column::Id,
+            ))),
+            "tasks",
+        )
+        .from(research_task::Entity)
+        .inner_join(
+            workflow_instance::Entity,
+            Expr::col((
+                workflow_instance::Entity,
+                workflow_instance::Column::SubjectId,
+            ))
+            .equals((research_task::Entity, research_task::Column::Id)),
+        )
+        .and_where(
+            Expr::col((research_task::Entity, research_task::Column::GroupId))
+                .is_in(group_ids.iter().copied()),
+        )
+        .group_by_col((research_task::Entity, research_task::Column::GroupId))
+        .group_by_col((workflow_instance::Entity, workflow_instance::Column::State))
+        .to_owned();
+    let db = engine.db();
+    let rows = Counted::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let mut counts: HashMap<Uuid, TaskCounts> = HashMap::new();
+    for row in rows {
+        let entry = counts.entry(row.group_id).or_default();
+        let slot = match row.state.as_str() {
+            "open" => &mut entry.open,
+            "claimed" => &mut entry.claimed,
+            "submitted" => &mut entry.submitted,
+            "accepted" => &mut entry.accepted,
+            "cancelled" => &mut entry.cancelled,
+            // A state a forum's own definition adds is not counted here.
+            _ => continue,
+        };
+        *slot += row.tasks;
+    }
+    Ok(counts)
+}
