@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod cli;
+pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod listener;

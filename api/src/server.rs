@@ -141,6 +141,11 @@ impl Server {
                 "/calendar/{token}/group/{file}",
                 get(crate::calendar::group_feed),
             )
+            .route("/export/trends.csv", get(crate::export::trends_by_bearer))
+            .route(
+                "/export/{token}/trends.csv",
+                get(crate::export::trends_by_feed_token),
+            )
             .with_state(state);
         if let Some(cors) = cors_layer(&settings.raw.cors_origins) {
             router = router.layer(cors);
@@ -388,7 +393,7 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
     }
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Caller {
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Caller {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());

@@ -31,7 +31,7 @@ pub use areas::instruments;
 pub use areas::mailbox;
 pub use areas::meetings::{self, agenda, decisions};
 pub use areas::people::{memberships, users};
-pub use areas::reports;
+pub use areas::reports::{self, trends};
 pub use areas::tasks;
 pub use kernel::{actor, clock, config, db, engine, error, history, pagination};
 pub use notify::outbox;

@@ -14,6 +14,7 @@ mod m20261126_000005_lifecycle;
 mod m20261204_000006_deadlines;
 mod m20261205_000007_tasks;
 mod m20261205_000008_reports;
+mod m20261205_000009_trend_indexes;
 mod tables;
 
 pub use m20261124_000003_integrity::TERMS_OF_REFERENCE_INDEX;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_deadlines::Migration),
             Box::new(m20261205_000007_tasks::Migration),
             Box::new(m20261205_000008_reports::Migration),
+            Box::new(m20261205_000009_trend_indexes::Migration),
         ]
     }
 }

@@ -124,6 +124,22 @@ async fn demo_data_loads_once_and_is_served() {
     assert_eq!(current["number"], report["submittedVersion"]);
     assert_eq!(current["status"], "adopted");
     assert_eq!(current["text"].as_str(), Some(draft));
+    // The trends of its first year count what the demo did: three tasks opened, one accepted
+    // (claimed and accepted at once), the report published on time.
+    let data = app
+        .ok(
+            "query($id: ID!) { groupTrends(groupId: $id, fromYear: 2026, toYear: 2026) { year tasksOpened tasksAccepted tasksCancelled medianDaysClaimToAcceptance reportsPublished reportsPublishedOnTime } }",
+            json!({ "id": group["id"] }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        data["groupTrends"],
+        json!([{
+            "year": 2026, "tasksOpened": 3, "tasksAccepted": 1, "tasksCancelled": 0,
+            "medianDaysClaimToAcceptance": 0.0, "reportsPublished": 1, "reportsPublishedOnTime": 1
+        }])
+    );
 }
 
 #[test]

@@ -27,4 +27,5 @@ mod smtp_server;
 mod statements;
 mod tasks;
 mod text_input;
+mod trends;
 mod workflows;

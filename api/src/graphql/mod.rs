@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod proposals;
 pub mod reports;
 pub mod tasks;
+pub mod trends;
 pub mod users;
 pub mod workflow;
 
@@ -43,6 +44,7 @@ pub struct Query(
     instruments::InstrumentsQuery,
     deadlines::DeadlinesQuery,
     tasks::TasksQuery,
+    trends::TrendsQuery,
     reports::ReportsQuery,
 );
 

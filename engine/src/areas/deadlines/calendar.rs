@@ -80,8 +80,9 @@ pub async fn rotate_feed_token(engine: &Engine, actor: &Actor) -> EngineResult<S
     Ok(token)
 }
 
-/// The user a token belongs to; `None` for anything else (the caller answers 404).
-async fn owner(engine: &Engine, token: &str) -> EngineResult<Option<Actor>> {
+/// The user a token belongs to; `None` for anything else (the caller answers 404). The trends'
+/// CSV export takes the same token.
+pub async fn owner(engine: &Engine, token: &str) -> EngineResult<Option<Actor>> {
     let well_formed = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed {
         return Ok(None);

@@ -7,13 +7,15 @@
 //! activation) to the due instant of the report deadline occurrence it meets. Its first draft is
 //! generated from the period's data ([`draft`]); the chair edits it in place; `submit` stores it
 //! as the next version of the report's document and `publish` adopts that version. Activating a
-//! group gives it the recurring report deadline by itself ([`ReportEvents`]).
+//! group gives it the recurring report deadline by itself ([`ReportEvents`]). [`trends`] counts a
+//! group's or a forum's work per calendar year.
 
 pub mod draft;
 mod events;
 mod kind;
 #[cfg(test)]
 mod tests;
+pub mod trends;
 
 pub use events::ReportEvents;
 pub use kind::ReportKind;
