@@ -902,6 +902,28 @@ async fn a_group_reports_on_two_years_each_period_starting_where_the_last_one_en
         .unwrap();
     assert_eq!(first["state"], "met");
 
+    // The trends count both reports, the first published on time, the second late.
+    let trends = s
+        .app
+        .ok(
+            "query($g: ID!) { groupTrends(groupId: $g, fromYear: 2026, toYear: 2028) { reportsPublished reportsPublishedOnTime } }",
+            json!({ "g": s.group }),
+            &s.outsider,
+        )
+        .await;
+    let column = |name: &str| -> i64 {
+        trends["groupTrends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|year| year[name].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        (column("reportsPublished"), column("reportsPublishedOnTime")),
+        (2, 1)
+    );
+
     // Anyone signed in reads both, latest first.
     let (listed, total) = s.listed(&s.outsider).await;
     assert_eq!(total, 2);
