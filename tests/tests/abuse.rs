@@ -59,6 +59,8 @@ async fn lists_nested_in_lists_are_refused_before_they_run() {
             app.grant(&expert, "expert", "groupId", &group).await;
         }
     }
+    // Groups established woke the scheduler (their report deadlines): let it settle first.
+    app.wait_until_idle().await;
     let statements = app.engine.statements_executed();
     let memory = resident_kib();
     let (status, body) = post(&app, NESTED, json!({})).await;

@@ -12,6 +12,9 @@ const DEEP_LIST: &str =
     history(first: 5) { edges { node { transition actor { email } } } } } } } } } } }";
 
 async fn statements_with(app: &TestApp, query: &str, variables: serde_json::Value) -> u64 {
+    // The set-up may have woken the scheduler (a group established gets its report deadline):
+    // let that pass end before counting.
+    app.wait_until_idle().await;
     let before = app.engine.statements_executed();
     app.ok(query, variables, &app.admin).await;
     app.engine.statements_executed() - before
@@ -156,6 +159,7 @@ async fn available_transitions_of_guarded_subjects_cost_a_few_statements_per_gua
         let app = &app;
         let chair = &chair;
         async move {
+            app.wait_until_idle().await;
             let before = app.engine.statements_executed();
             let data = app.ok(GUARDED, variables, chair).await;
             (app.engine.statements_executed() - before, data)

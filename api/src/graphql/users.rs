@@ -160,10 +160,8 @@ pub struct UsersQuery;
 impl UsersQuery {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let actor = actor(ctx)?;
-        Ok(User(
-            users::get_user(engine(ctx), actor.user_id).await.gql()?,
-        ))
+        // The caller was read with the request (user and roles in one statement).
+        Ok(User(users::User::from(actor(ctx)?)))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {

@@ -7,6 +7,7 @@
 
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
+use chrono::{DateTime, Utc};
 use govflow_entities::{app_user, membership};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -79,6 +80,8 @@ pub struct Actor {
     pub email: String,
     pub name: String,
     pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub grants: Vec<Grant>,
 }
 
@@ -166,6 +169,8 @@ struct UserWithRole {
     email: String,
     name: String,
     is_admin: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
     role: Option<String>,
     scope_kind: Option<String>,
     scope_id: Option<Uuid>,
@@ -181,6 +186,8 @@ pub fn caller_query(user_id: Uuid) -> SelectStatement {
             (app_user::Entity, app_user::Column::Email),
             (app_user::Entity, app_user::Column::Name),
             (app_user::Entity, app_user::Column::IsAdmin),
+            (app_user::Entity, app_user::Column::CreatedAt),
+            (app_user::Entity, app_user::Column::UpdatedAt),
         ])
         .columns([
             (membership::Entity, membership::Column::Role),
@@ -208,11 +215,13 @@ async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<O
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let (id, email, name, is_admin) = (
+    let (id, email, name, is_admin, created_at, updated_at) = (
         first.id,
         first.email.clone(),
         first.name.clone(),
         first.is_admin,
+        first.created_at,
+        first.updated_at,
     );
     let grants = rows
         .into_iter()
@@ -230,6 +239,8 @@ async fn load_actor<C: ConnectionTrait>(db: &C, user_id: Uuid) -> EngineResult<O
         email,
         name,
         is_admin,
+        created_at,
+        updated_at,
         grants,
     }))
 }

@@ -29,6 +29,20 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl From<&Actor> for User {
+    /// The caller as a user, from what loading them read: no second statement.
+    fn from(actor: &Actor) -> User {
+        User {
+            id: actor.user_id,
+            email: actor.email.clone(),
+            name: actor.name.clone(),
+            is_admin: actor.is_admin,
+            created_at: actor.created_at,
+            updated_at: actor.updated_at,
+        }
+    }
+}
+
 impl From<app_user::Model> for User {
     fn from(row: app_user::Model) -> User {
         User {
