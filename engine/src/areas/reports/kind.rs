@@ -11,7 +11,7 @@ use crate::time::stored_zone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
 use crate::workflow::subjects::{OccurrenceMet, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
-use govflow_entities::{annual_report, document_version, forum, workflow_instance, working_group};
+use govflow_entities::{annual_report, document_version, workflow_instance};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -58,14 +58,8 @@ impl SubjectKind for ReportKind {
 
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
         let row = row_in(db, id).await?;
-        let group = working_group::Entity::find_by_id(row.group_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("working group", row.group_id))?;
-        let forum = forum::Entity::find_by_id(row.forum_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("forum", row.forum_id))?;
+        let group = crate::areas::groups::get_row_in(db, row.group_id).await?;
+        let forum = crate::areas::documents::forum_of(db, row.forum_id).await?;
         let zone = stored_zone(&group.time_zone);
         let day = |at: chrono::DateTime<chrono::Utc>| {
             at.with_timezone(&zone.tz()).format("%-d %B %Y").to_string()

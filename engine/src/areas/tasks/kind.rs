@@ -12,7 +12,7 @@ use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_
 use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{
-    app_user, document_version, forum, membership, research_task, workflow_instance, working_group,
+    app_user, document_version, forum, membership, research_task, workflow_instance,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -55,14 +55,8 @@ impl SubjectKind for TaskKind {
 
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
         let row = row_in(db, id).await?;
-        let group = working_group::Entity::find_by_id(row.group_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("working group", row.group_id))?;
-        let forum = forum::Entity::find_by_id(row.forum_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("forum", row.forum_id))?;
+        let group = crate::areas::groups::get_row_in(db, row.group_id).await?;
+        let forum = crate::areas::documents::forum_of(db, row.forum_id).await?;
         let claimant = match row.claimant_id {
             Some(user_id) => app_user::Entity::find_by_id(user_id)
                 .one(db)
