@@ -316,19 +316,16 @@ pub fn ids_where(kind: &str, condition: sea_orm::sea_query::SimpleExpr) -> Selec
         .to_owned()
 }
 
-/// The workflow instances of many subjects, by subject id: one query for a page of subjects.
-/// Which rows of a kind with private drafts `actor` may read, as a condition on the kind's
-/// table, so that lists are filtered and paged in SQL: those whose instance's state meets
-/// `public`, for everyone; all of a group for its chair, experts and coordinators, and of a
-/// forum for its coordinators; all for administrators.
-pub fn readable_drafts<I, G, F>(
+/// Which rows of a table with private drafts `actor` may read, as a condition on that table, so
+/// that lists are filtered and paged in SQL: those `public` picks, for everyone; all of a group
+/// for its chair, experts and coordinators, and of a forum for its coordinators; all for
+/// administrators.
+pub fn public_or_insiders<G, F>(
     actor: &Actor,
-    kind: &str,
     public: sea_orm::sea_query::SimpleExpr,
-    (id, group, forum): (I, G, F),
+    (group, forum): (G, F),
 ) -> sea_orm::Condition
 where
-    I: ColumnTrait,
     G: ColumnTrait,
     F: ColumnTrait,
 {
@@ -336,11 +333,12 @@ where
         return sea_orm::Condition::all();
     }
     sea_orm::Condition::any()
-        .add(id.in_subquery(ids_where(kind, public)))
+        .add(public)
         .add(group.is_in(actor.scopes_holding(&["chair", "expert", "coordinator"])))
         .add(forum.is_in(actor.scopes_holding(&["coordinator"])))
 }
 
+/// The workflow instances of many subjects, by subject id: one query for a page of subjects.
 pub async fn instances_of<C: ConnectionTrait>(
     db: &C,
     subject_ids: Vec<Uuid>,

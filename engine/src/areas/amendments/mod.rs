@@ -205,15 +205,11 @@ pub fn readable_by(actor: &Actor, amendment: &Amendment) -> bool {
 /// SQL: past `draft` for everyone; drafts for the chair, experts and coordinators of their group
 /// and the coordinators of their forum; all for administrators.
 fn readable_condition(actor: &Actor) -> Condition {
-    subjects::readable_drafts(
+    let past_draft = subjects::ids_where("amendment", workflow_instance::Column::State.ne("draft"));
+    subjects::public_or_insiders(
         actor,
-        "amendment",
-        workflow_instance::Column::State.ne("draft"),
-        (
-            amendment::Column::Id,
-            amendment::Column::GroupId,
-            amendment::Column::ForumId,
-        ),
+        amendment::Column::Id.in_subquery(past_draft),
+        (amendment::Column::GroupId, amendment::Column::ForumId),
     )
 }
 

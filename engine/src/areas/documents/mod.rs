@@ -528,22 +528,16 @@ pub async fn check_readable<C: ConnectionTrait>(
 
 /// [`check_readable`] as a condition on the document table, for lists.
 fn readable_condition(actor: &Actor) -> Condition {
-    if actor.is_admin {
-        return Condition::all();
-    }
     let unpublished = sea_orm::sea_query::Query::select()
         .column(annual_report::Column::DocumentId)
         .from(annual_report::Entity)
         .and_where(annual_report::Column::PublishedAt.is_null())
         .to_owned();
-    Condition::any()
-        .add(document::Column::Id.not_in_subquery(unpublished))
-        .add(document::Column::GroupId.is_in(actor.scopes_holding(&[
-            "chair",
-            "expert",
-            "coordinator",
-        ])))
-        .add(document::Column::ForumId.is_in(actor.scopes_holding(&["coordinator"])))
+    crate::workflow::subjects::public_or_insiders(
+        actor,
+        document::Column::Id.not_in_subquery(unpublished),
+        (document::Column::GroupId, document::Column::ForumId),
+    )
 }
 
 pub async fn by_ids(engine: &Engine, ids: &[Uuid]) -> EngineResult<Vec<Document>> {

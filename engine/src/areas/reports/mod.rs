@@ -473,12 +473,14 @@ pub async fn list_reports(
     page: PageRequest,
 ) -> EngineResult<Page<AnnualReport>> {
     groups::get_row_in(engine.db(), group_id).await?;
-    let readable = subjects::readable_drafts(
-        actor,
+    let published = subjects::ids_where(
         "annual_report",
         workflow_instance::Column::State.eq("published"),
+    );
+    let readable = subjects::public_or_insiders(
+        actor,
+        annual_report::Column::Id.in_subquery(published),
         (
-            annual_report::Column::Id,
             annual_report::Column::GroupId,
             annual_report::Column::ForumId,
         ),
