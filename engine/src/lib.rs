@@ -33,7 +33,7 @@ pub use areas::meetings::{self, agenda, decisions};
 pub use areas::people::{memberships, users};
 pub use areas::reports::{self, trends};
 pub use areas::tasks;
-pub use kernel::{actor, clock, config, db, engine, error, history, pagination};
+pub use kernel::{actor, clock, config, db, engine, error, events, history, pagination};
 pub use notify::outbox;
 
 pub use actor::{Acting, Actor};

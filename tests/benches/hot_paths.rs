@@ -49,12 +49,15 @@ use govflow_engine::Actor;
 // amendment with its document, forum and group.
 use govflow_engine::actor::caller_query;
 use govflow_engine::amendments::{self, NewAmendment, context_query};
-use govflow_engine::db::{begin_write, connect};
+use govflow_engine::db::{begin_write, connect, writer_for};
+use govflow_engine::deadlines;
 use govflow_engine::entities::{
     amendment, history_entry, membership, research_task, workflow_instance,
 };
+use govflow_engine::events::TransitionTaken;
 use govflow_engine::groups::{self, NewGroup};
 use govflow_engine::tasks::{self, NewTask};
+use govflow_engine::workflow::subjects::joined_with_instance;
 use govflow_tests::figures::{Spread, cores, postgres_cpu, process_cpu, show, spread};
 use govflow_tests::{
     DATABASE_ENV, TEST_SECRET, TestApp, TestDatabase, TestUser, base_settings, checked,
@@ -63,7 +66,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement, Value as SqlValue,
+    EntityTrait, QueryFilter, QueryTrait, Statement, Value as SqlValue,
 };
 use serde_json::{Value as JsonValue, json};
 use std::future::Future;
@@ -468,6 +471,7 @@ impl Report {
 struct Rebase {
     user: Uuid,
     subject: Uuid,
+    group: Uuid,
     instance: Uuid,
     version: i32,
     from_state: String,
@@ -481,6 +485,7 @@ impl Rebase {
         Rebase {
             user: Uuid::now_v7(),
             subject: Uuid::now_v7(),
+            group: Uuid::now_v7(),
             instance: Uuid::now_v7(),
             version: 7,
             from_state: "draft".into(),
@@ -498,11 +503,11 @@ impl Rebase {
 struct FloorSql {
     backend: DbBackend,
     caller: String,
-    instance: String,
-    context: String,
+    subject: String,
     advance: String,
     history: String,
     rebase: String,
+    deadlines: String,
 }
 
 impl FloorSql {
@@ -512,19 +517,19 @@ impl FloorSql {
         let sql = FloorSql {
             backend,
             caller: built[0].sql.clone(),
-            instance: built[1].sql.clone(),
-            context: built[2].sql.clone(),
-            advance: built[3].sql.clone(),
-            history: built[4].sql.clone(),
-            rebase: built[5].sql.clone(),
+            subject: built[1].sql.clone(),
+            advance: built[2].sql.clone(),
+            history: built[3].sql.clone(),
+            rebase: built[4].sql.clone(),
+            deadlines: built[5].sql.clone(),
         };
         let ours = [
             sql.caller(sample.user),
-            sql.instance(sample.subject),
-            sql.context(sample.subject),
+            sql.subject(sample.subject),
             sql.advance(&sample),
             sql.history(&sample),
             sql.rebase(&sample),
+            sql.deadlines(&sample),
         ];
         for (ours, engine) in ours.iter().zip(&built) {
             assert_eq!(
@@ -572,8 +577,8 @@ impl FloorSql {
             at: Set(values.now),
         })
         .build(backend);
-        // AmendmentKind::after_transition, for `rebase` without a new text
-        let rebase = amendment::Entity::update_many()
+        // AmendmentKind::after_transition, for `rebase` without a new text, RETURNING the row
+        let mut rebase = amendment::Entity::update_many()
             .col_expr(amendment::Column::UpdatedAt, Expr::value(values.now))
             .filter(amendment::Column::Id.eq(values.subject))
             .col_expr(
@@ -592,18 +597,29 @@ impl FloorSql {
                 amendment::Column::ClosesAt,
                 Expr::value(None::<DateTime<Utc>>),
             )
-            .build(backend);
+            .into_query();
+        rebase.returning_all();
+        // deadlines' answer to TransitionTaken
+        let taken = TransitionTaken {
+            subject_id: values.subject,
+            subject_kind: "amendment".into(),
+            transition: "rebase".into(),
+            forum_id: None,
+            group_id: Some(values.group),
+            at: values.now,
+            by: Some(values.user),
+        };
         [
             backend.build(&caller_query(values.user)),
-            // subjects::instance_of: `.one()` adds LIMIT 1
-            workflow_instance::Entity::find()
-                .filter(workflow_instance::Column::SubjectId.eq(values.subject))
-                .limit(1u64)
-                .build(backend),
-            backend.build(&context_query(values.subject)),
+            // subjects::readable_subject, for a subject whose kind the server has met
+            backend.build(&joined_with_instance(
+                context_query(values.subject),
+                "amendment",
+            )),
             advance,
             history,
-            rebase,
+            backend.build(&rebase),
+            deadlines::waiting_for(&taken).build(backend),
         ]
     }
 
@@ -615,12 +631,8 @@ impl FloorSql {
         self.statement(&self.caller, vec![user.into()])
     }
 
-    fn instance(&self, subject: Uuid) -> Statement {
-        self.statement(&self.instance, vec![subject.into(), 1u64.into()])
-    }
-
-    fn context(&self, subject: Uuid) -> Statement {
-        self.statement(&self.context, vec![subject.into()])
+    fn subject(&self, subject: Uuid) -> Statement {
+        self.statement(&self.subject, vec![subject.into()])
     }
 
     fn advance(&self, values: &Rebase) -> Statement {
@@ -668,15 +680,29 @@ impl FloorSql {
         )
     }
 
+    fn deadlines(&self, values: &Rebase) -> Statement {
+        self.statement(
+            &self.deadlines,
+            vec![
+                "active".into(),
+                values.subject.into(),
+                "rebase".into(),
+                "rebase".into(),
+                values.group.into(),
+                "rebase".into(),
+            ],
+        )
+    }
+
     /// Every SQL text, for the report.
     fn texts(&self) -> [(&'static str, &str); 6] {
         [
             ("caller", &self.caller),
-            ("instance", &self.instance),
-            ("amendment", &self.context),
+            ("amendment with its instance", &self.subject),
             ("advance", &self.advance),
             ("history", &self.history),
             ("rebase", &self.rebase),
+            ("deadlines waiting", &self.deadlines),
         ]
     }
 }
@@ -685,10 +711,12 @@ fn db_error(err: DbErr) -> String {
     format!("database: {err}")
 }
 
-/// One `rebase` the floor's way: the caller's lookup on the pool, then one write transaction
-/// (`BEGIN IMMEDIATE` on SQLite, as govflow's `begin_write`).
+/// One `rebase` the floor's way: the caller's lookup on the pool, then one write transaction on
+/// the writer (`BEGIN IMMEDIATE` on SQLite, through a writer of its own as govflow's
+/// `Engine::begin_write`).
 async fn floor_rebase(
     db: &DatabaseConnection,
+    writer: &DatabaseConnection,
     sql: &FloorSql,
     user: Uuid,
     subject: Uuid,
@@ -697,26 +725,20 @@ async fn floor_rebase(
     if caller.is_empty() {
         return Err("the caller is unknown".into());
     }
-    let txn = begin_write(db).await.map_err(|err| err.to_string())?;
-    let instance = txn
-        .query_one_raw(sql.instance(subject))
+    let txn = begin_write(writer).await.map_err(|err| err.to_string())?;
+    let row = txn
+        .query_one_raw(sql.subject(subject))
         .await
         .map_err(db_error)?
-        .ok_or("no workflow instance")?;
-    let context = txn
-        .query_one_raw(sql.context(subject))
-        .await
-        .map_err(db_error)?;
-    if context.is_none() {
-        return Err("no amendment".into());
-    }
+        .ok_or("no amendment")?;
     let values = Rebase {
         user,
         subject,
-        instance: instance.try_get("", "id").map_err(db_error)?,
-        version: instance.try_get("", "version").map_err(db_error)?,
-        from_state: instance.try_get("", "state").map_err(db_error)?,
-        definition_hash: instance.try_get("", "definition_hash").map_err(db_error)?,
+        group: row.try_get("", "group_id").map_err(db_error)?,
+        instance: row.try_get("wi_", "id").map_err(db_error)?,
+        version: row.try_get("wi_", "version").map_err(db_error)?,
+        from_state: row.try_get("wi_", "state").map_err(db_error)?,
+        definition_hash: row.try_get("wi_", "definition_hash").map_err(db_error)?,
         history_id: Uuid::now_v7(),
         now: Utc::now(),
     };
@@ -730,7 +752,11 @@ async fn floor_rebase(
     txn.execute_raw(sql.history(&values))
         .await
         .map_err(db_error)?;
-    txn.execute_raw(sql.rebase(&values))
+    txn.query_one_raw(sql.rebase(&values))
+        .await
+        .map_err(db_error)?
+        .ok_or("no amendment was rebased")?;
+    txn.query_all_raw(sql.deadlines(&values))
         .await
         .map_err(db_error)?;
     txn.commit().await.map_err(db_error)
@@ -854,6 +880,8 @@ struct TransitionPair<'a> {
     app: &'a TestApp,
     fixture: &'a Amendments,
     floor_db: &'a DatabaseConnection,
+    /// The floor's writer: on SQLite a one-connection pool of its own, as govflow's.
+    floor_writer: &'a DatabaseConnection,
     sql: &'a Arc<FloorSql>,
     memory: &'a Memory,
 }
@@ -880,13 +908,14 @@ impl TransitionPair<'_> {
 
     async fn floor(&self, label: &str, clients: usize, duration: Duration) -> Measured {
         let db = self.floor_db.clone();
+        let writer = self.floor_writer.clone();
         let sql = self.sql.clone();
         let user = self.fixture.chair.id;
         let ids = Arc::new(self.fixture.ids.clone());
         drive(label, clients, duration, self.memory, move |c, i| {
-            let (db, sql) = (db.clone(), sql.clone());
+            let (db, writer, sql) = (db.clone(), writer.clone(), sql.clone());
             let subject = ids[pick(c, i, clients)];
-            async move { floor_rebase(&db, &sql, user, subject).await }
+            async move { floor_rebase(&db, &writer, &sql, user, subject).await }
         })
         .await
     }
@@ -1109,11 +1138,13 @@ async fn postgres_section(selection: &Selection, report: &mut Report) {
     let floor_db = connect(&app.database.url)
         .await
         .expect("the database opens");
+    let floor_writer = writer_for(&floor_db);
     let sql = Arc::new(FloorSql::new(floor_db.get_database_backend()));
     let pair = TransitionPair {
         app: &app,
         fixture: &fixture,
         floor_db: &floor_db,
+        floor_writer: &floor_writer,
         sql: &sql,
         memory: &memory,
     };
@@ -1266,6 +1297,7 @@ async fn postgres_section(selection: &Selection, report: &mut Report) {
     for (name, text) in sql.texts() {
         println!("    {name}: {text}");
     }
+    let _ = floor_writer.close().await;
     let _ = floor_db.close().await;
     drop(memory);
     drop(app);
@@ -1281,11 +1313,13 @@ async fn sqlite_transitions(database: TestDatabase, report: &mut Report) {
     let floor_db = connect(&app.database.url)
         .await
         .expect("the database opens");
+    let floor_writer = writer_for(&floor_db);
     let sql = Arc::new(FloorSql::new(floor_db.get_database_backend()));
     let pair = TransitionPair {
         app: &app,
         fixture: &fixture,
         floor_db: &floor_db,
+        floor_writer: &floor_writer,
         sql: &sql,
         memory: &memory,
     };
@@ -1345,6 +1379,7 @@ async fn sqlite_transitions(database: TestDatabase, report: &mut Report) {
             });
         }
     }
+    let _ = floor_writer.close().await;
     let _ = floor_db.close().await;
 }
 

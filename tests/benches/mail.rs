@@ -95,7 +95,9 @@ impl RunResult {
 
 /// Queues `MESSAGES` pending rows for `recipient` in one write transaction (not measured).
 async fn enqueue(app: &TestApp, recipient: &Recipient, label: &str) -> Result<(), String> {
-    let txn = govflow_engine::db::begin_write(app.engine.db())
+    let txn = app
+        .engine
+        .begin_write()
         .await
         .map_err(|err| format!("cannot begin the enqueue transaction: {err}"))?;
     for index in 0..MESSAGES {

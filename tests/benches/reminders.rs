@@ -39,7 +39,7 @@
 //! Run it with `cargo bench -p govflow-tests --bench reminders`.
 
 use chrono::{DateTime, Utc};
-use govflow_engine::db::{begin_write, connect, migrate};
+use govflow_engine::db::{connect, migrate};
 use govflow_engine::deadlines::scheduler::{self, LATE_AFTER, TickReport};
 use govflow_engine::entities::{app_user, deadline_reminder, forum, membership, working_group};
 use govflow_engine::forums::ForumSettings;
@@ -400,9 +400,7 @@ async fn time_claim(engine: &Engine, report: &mut Report) -> Vec<f64> {
     let mut times = Vec::new();
     for run in 0..CLAIM_WARM_UP + CLAIM_RUNS {
         let claimed = async {
-            let txn = begin_write(engine.db())
-                .await
-                .map_err(|err| err.to_string())?;
+            let txn = engine.begin_write().await.map_err(|err| err.to_string())?;
             let started = Instant::now();
             let rows = claim(engine.now())
                 .all(&txn)
@@ -440,9 +438,7 @@ async fn explain_claim(engine: &Engine) -> Result<(String, Vec<String>), String>
         format!("EXPLAIN (ANALYZE, BUFFERS) {}", built.sql),
         values,
     );
-    let txn = begin_write(engine.db())
-        .await
-        .map_err(|err| err.to_string())?;
+    let txn = engine.begin_write().await.map_err(|err| err.to_string())?;
     let rows = txn
         .query_all_raw(explain)
         .await
@@ -623,9 +619,7 @@ async fn floor_drain(engine: &Engine, sample: &Sample) -> Result<u64, String> {
     let now = engine.now();
     let mut sent = 0;
     loop {
-        let txn = begin_write(engine.db())
-            .await
-            .map_err(|err| err.to_string())?;
+        let txn = engine.begin_write().await.map_err(|err| err.to_string())?;
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             insert.as_str(),
@@ -870,9 +864,7 @@ async fn time_enqueue(
 ) -> Result<Vec<f64>, String> {
     let mut times = Vec::new();
     for _ in 0..PART_RUNS {
-        let txn = begin_write(engine.db())
-            .await
-            .map_err(|err| err.to_string())?;
+        let txn = engine.begin_write().await.map_err(|err| err.to_string())?;
         let messages = (0..rows)
             .map(|_| NewMessage {
                 dedup_key: format!("reminder:{}:{}", Uuid::now_v7(), recipient.user_id),

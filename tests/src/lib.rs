@@ -107,15 +107,7 @@ impl TestApp {
 
     /// Waits until no statement has run for 200 ms.
     pub async fn wait_until_idle(&self) {
-        let mut seen = self.engine.statements_executed();
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let now = self.engine.statements_executed();
-            if now == seen {
-                return;
-            }
-            seen = now;
-        }
+        wait_until_idle(&self.engine).await
     }
 
     pub async fn spawn_on(database: TestDatabase, settings: Settings) -> TestApp {
@@ -393,6 +385,19 @@ impl Drop for TestApp {
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
+    }
+}
+
+/// Waits until `engine` has run no statement for 200 ms.
+pub async fn wait_until_idle(engine: &Engine) {
+    let mut seen = engine.statements_executed();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = engine.statements_executed();
+        if now == seen {
+            return;
+        }
+        seen = now;
     }
 }
 

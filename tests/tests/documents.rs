@@ -442,6 +442,49 @@ async fn a_second_amendment_on_the_same_base_must_be_rebased() {
     assert_eq!(data["document"]["versions"]["totalCount"], 3);
 }
 
+/// The generic `transition` mutation answers with the amendment as the transaction left it; that
+/// answer must be what a fresh read shows, field for field.
+#[tokio::test]
+async fn a_transition_answers_with_the_amendment_as_a_fresh_read_shows_it() {
+    let story = Story::new().await;
+    let app = &story.app;
+    let amendment = story.draft(WORK_PLAN_V2).await;
+    let fields = "id title state version baseVersion text textRevision timeZone openedAt closesAt \
+                  adoptedVersion createdAt createdBy { id } document { id } group { id } \
+                  availableTransitions { name }";
+    let transition = format!(
+        "mutation($id: ID!, $name: String!, $input: JSON) {{ transition(subjectId: $id, name: $name, input: $input) {{ ... on Amendment {{ {fields} }} }} }}"
+    );
+    let read = format!("query($id: ID!) {{ amendment(id: $id) {{ {fields} }} }}");
+    let merged = WORK_PLAN_V2.replace("Republic of Korea", "Republic of Korea and Estonia");
+    let steps = [
+        (
+            "open_consultation",
+            json!({ "closesAt": story.in_days(15) }),
+        ),
+        ("rebase", json!({ "text": merged })),
+    ];
+    for (name, input) in steps {
+        app.clock.advance(Duration::hours(1));
+        let moved = app
+            .ok(
+                &transition,
+                json!({ "id": amendment, "name": name, "input": input }),
+                &story.chair,
+            )
+            .await;
+        let fresh = app
+            .ok(&read, json!({ "id": amendment }), &story.chair)
+            .await;
+        assert_eq!(moved["transition"], fresh["amendment"], "after `{name}`");
+    }
+    let fresh = app
+        .ok(&read, json!({ "id": amendment }), &story.chair)
+        .await;
+    assert_eq!(fresh["amendment"]["textRevision"], 2, "{fresh}");
+    assert_eq!(fresh["amendment"]["openedAt"], Value::Null, "{fresh}");
+}
+
 #[tokio::test]
 async fn experts_respond_only_while_the_window_is_open() {
     let story = Story::new().await;

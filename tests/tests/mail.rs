@@ -370,9 +370,7 @@ async fn two_mailers_on_one_database_send_each_of_a_thousand_messages_once() {
         email: experts[0].email.clone(),
         name: "Expert 1".into(),
     };
-    let txn = govflow_engine::db::begin_write(app.engine.db())
-        .await
-        .unwrap();
+    let txn = app.engine.begin_write().await.unwrap();
     for index in 0..1000 {
         outbox::enqueue(
             &txn,

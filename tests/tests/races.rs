@@ -7,7 +7,7 @@ use chrono::Duration;
 use futures::future::join_all;
 use govflow_engine::entities::document;
 use govflow_engine::workflow::{TransitionRequest, take_transition};
-use govflow_engine::{Acting, Actor, Clock, db::begin_write};
+use govflow_engine::{Acting, Actor, Clock};
 use govflow_tests::{TestApp, error_code, error_message};
 use sea_orm::{DatabaseTransaction, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
@@ -91,7 +91,7 @@ async fn terms_of_reference_created_while_others_commit_are_refused() {
     let (forum, _) = app.forum("Digital Nations").await;
     let group = app.group(&forum, "Digital Governance").await;
 
-    let txn = begin_write(app.engine.db()).await.unwrap();
+    let txn = app.engine.begin_write().await.unwrap();
     let now = app.clock.now();
     document::Entity::insert(
         document::Model {
@@ -143,7 +143,7 @@ async fn a_comment_waits_for_an_adoption_under_way_and_is_then_refused() {
         .await
         .unwrap()
         .unwrap();
-    let txn = begin_write(app.engine.db()).await.unwrap();
+    let txn = app.engine.begin_write().await.unwrap();
     let adopted = take_transition(
         &app.engine,
         &txn,

@@ -15,7 +15,7 @@ use govflow_engine::amendments::{
     self as area, AmendmentFilter, AmendmentUpdate, NewAmendment, Response, ResponseKind,
 };
 use govflow_engine::types::TimeZone;
-use govflow_engine::workflow::subjects::SubjectState;
+use govflow_engine::workflow::subjects::{SubjectState, SubjectView};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -30,6 +30,12 @@ impl Subject for Amendment {
 }
 
 impl Amendment {
+    /// The amendment a transition handed back, if that is what it is.
+    pub(crate) fn from_view(view: &SubjectView) -> Option<Amendment> {
+        view.downcast_ref::<area::Amendment>()
+            .map(|amendment| Amendment(amendment.clone()))
+    }
+
     fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
         instant.with_timezone(&self.0.time_zone.tz()).fixed_offset()
     }
@@ -261,9 +267,12 @@ async fn take(
     expected_version: Option<i32>,
     input: serde_json::Value,
 ) -> async_graphql::Result<Amendment> {
-    let subject_id = workflow::take(ctx, id, name, reason, expected_version, input).await?;
+    let done = workflow::take(ctx, id, name, reason, expected_version, input).await?;
+    if let Some(amendment) = done.view.as_ref().and_then(Amendment::from_view) {
+        return Ok(amendment);
+    }
     Ok(Amendment(
-        area::get_amendment(engine(ctx), actor(ctx)?, subject_id)
+        area::get_amendment(engine(ctx), actor(ctx)?, done.instance.subject_id)
             .await
             .gql()?,
     ))

@@ -323,8 +323,10 @@ impl InstrumentsMutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<Instrument> {
-        let instrument_id =
-            take(ctx, &id, "abrogate", reason, expected_version, json!(null)).await?;
+        let instrument_id = take(ctx, &id, "abrogate", reason, expected_version, json!(null))
+            .await?
+            .instance
+            .subject_id;
         Ok(Instrument(
             area::get_instrument(engine(ctx), instrument_id)
                 .await

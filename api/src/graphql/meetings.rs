@@ -347,7 +347,10 @@ async fn take_on_meeting(
     expected_version: Option<i32>,
     input: serde_json::Value,
 ) -> async_graphql::Result<Meeting> {
-    let meeting_id = take(ctx, id, name, reason, expected_version, input).await?;
+    let meeting_id = take(ctx, id, name, reason, expected_version, input)
+        .await?
+        .instance
+        .subject_id;
     Ok(Meeting(
         area::get_meeting(engine(ctx), meeting_id).await.gql()?,
     ))

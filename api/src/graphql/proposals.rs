@@ -78,7 +78,10 @@ async fn take_on_proposal(
     expected_version: Option<i32>,
     input: serde_json::Value,
 ) -> async_graphql::Result<WorkflowSubject> {
-    let subject_id = take(ctx, id, name, reason, expected_version, input).await?;
+    let subject_id = take(ctx, id, name, reason, expected_version, input)
+        .await?
+        .instance
+        .subject_id;
     let kind = subjects::kind_of(engine(ctx), subject_id).await.gql()?;
     subject_of(ctx, &kind, subject_id).await
 }
@@ -177,7 +180,10 @@ impl ProposalsMutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<WorkingGroup> {
-        let group_id = take(ctx, &id, "conclude", reason, expected_version, json!(null)).await?;
+        let group_id = take(ctx, &id, "conclude", reason, expected_version, json!(null))
+            .await?
+            .instance
+            .subject_id;
         Ok(WorkingGroup(
             groups::get_group(engine(ctx), group_id).await.gql()?,
         ))

@@ -201,7 +201,10 @@ impl ReportsMutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<AnnualReport> {
-        let report_id = take(ctx, id, name, reason, expected_version, json!(null)).await?;
+        let report_id = take(ctx, id, name, reason, expected_version, json!(null))
+            .await?
+            .instance
+            .subject_id;
         Ok(AnnualReport(
             area::get_report(engine(ctx), actor(ctx)?, report_id)
                 .await

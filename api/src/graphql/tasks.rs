@@ -289,7 +289,10 @@ impl TasksMutation {
         expected_version: Option<i32>,
         input: Value,
     ) -> async_graphql::Result<Task> {
-        let task_id = take(ctx, id, name, reason, expected_version, input).await?;
+        let task_id = take(ctx, id, name, reason, expected_version, input)
+            .await?
+            .instance
+            .subject_id;
         Ok(Task(area::get_task(engine(ctx), task_id).await.gql()?))
     }
 }

@@ -20,8 +20,8 @@ use govflow_engine::EngineError;
 use govflow_engine::history::HistoryEntry as DomainHistoryEntry;
 use govflow_engine::pagination::Page;
 use govflow_engine::types::TimeZone;
-use govflow_engine::workflow::subjects::SubjectState;
-use govflow_engine::workflow::{self as area, Definition, TransitionRequest};
+use govflow_engine::workflow::subjects::{SubjectState, SubjectView};
+use govflow_engine::workflow::{self as area, Definition, TransitionRequest, Transitioned};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -266,6 +266,11 @@ impl WorkflowDefinition {
     }
 }
 
+/// A subject as a transition handed it back, as its GraphQL type: no statement needed.
+fn subject_from_view(view: &SubjectView) -> Option<WorkflowSubject> {
+    Amendment::from_view(view).map(WorkflowSubject::Amendment)
+}
+
 /// Loads a subject as its GraphQL type, from its kind (through the request's loaders, so a page
 /// of agenda items costs one query per kind). An amendment the caller may not read is NOT_FOUND.
 pub(crate) async fn subject_of(
@@ -316,8 +321,8 @@ pub(crate) async fn subject_of(
     }
 }
 
-/// Takes a named transition on the subject `id` for a dedicated mutation, and returns the
-/// subject's id for the caller to load as its own type.
+/// Takes a named transition on the subject `id` for a dedicated mutation, and returns what it
+/// did for the caller to answer with the subject as its own type.
 pub(crate) async fn take(
     ctx: &Context<'_>,
     id: &ID,
@@ -325,7 +330,7 @@ pub(crate) async fn take(
     reason: Option<String>,
     expected_version: Option<i32>,
     input: serde_json::Value,
-) -> async_graphql::Result<Uuid> {
+) -> async_graphql::Result<Transitioned> {
     let actor = actor(ctx)?;
     let subject_id = parse_id("id", id)?;
     area::transition(
@@ -340,8 +345,7 @@ pub(crate) async fn take(
         },
     )
     .await
-    .gql()?;
-    Ok(subject_id)
+    .gql()
 }
 
 #[derive(Default)]
@@ -405,6 +409,9 @@ impl WorkflowMutation {
         )
         .await
         .gql()?;
-        subject_of(ctx, &done.instance.subject_kind, subject_id).await
+        match done.view.as_ref().and_then(subject_from_view) {
+            Some(subject) => Ok(subject),
+            None => subject_of(ctx, &done.instance.subject_kind, subject_id).await,
+        }
     }
 }

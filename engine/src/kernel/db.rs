@@ -9,17 +9,30 @@
 //!
 //! [`connect`] opens one connection on its own before the pool, so that a database that cannot be
 //! reached is reported within seconds, with what was tried and what to do ([`ConnectError`]).
+//!
+//! SQLite has one write lock for the whole file. A writer that finds it taken sleeps in SQLite's
+//! busy handler and retries, so under load writers are served by luck rather than in turn, and
+//! the slowest wait many times the typical one. [`writer_for`] therefore gives the engine a pool
+//! of one connection for its write transactions on SQLite: the pool hands that connection out in
+//! the order it was asked for, so the engine's writers queue in order and never meet the busy
+//! handler among themselves (another process writing to the same file still can).
+//!
+//! A pooled connection is pinged before it is handed out only when it has been idle for a while
+//! ([`PING_IF_IDLE_FOR`]): a connection a server, proxy or firewall dropped is found and replaced,
+//! while a busy pool does not pay a round trip per checkout.
 
 use crate::kernel::error::{EngineError, EngineResult};
 use govflow_migration::{Migrator, MigratorTrait};
 /// The connection pool [`connect`] returns, named here for callers that have no sea-orm of their own.
 pub use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::postgres::PgConnectOptions;
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
 use sea_orm::{
     ConnectOptions, Database, DatabaseTransaction, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    SqlxSqliteConnector, TransactionOptions, TransactionTrait,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -27,6 +40,12 @@ use std::time::Duration;
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a SQLite caller waits for a connection, the engine's writers for their turn among them.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A pooled connection idle for this long is pinged before use; a busier one is trusted.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Which database a URL names, parsed once so that the rest of the code never looks at the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,14 +102,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConnectError> {
         remedy: "use sqlite://FILE or postgres://USER@HOST/DATABASE".into(),
     })?;
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false);
+    options
+        .sqlx_logging(false)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     match kind {
         DatabaseKind::Sqlite => {
             probe_sqlite(url).await?;
             options
                 .max_connections(8)
                 .min_connections(1)
-                .acquire_timeout(Duration::from_secs(60))
+                .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
                 .map_sqlx_sqlite_opts(|opts| {
                     opts.create_if_missing(true)
                         .journal_mode(SqliteJournalMode::Wal)
@@ -287,7 +308,27 @@ pub fn missing_sqlite_folder(file: &Path) -> Result<(), ConnectError> {
     })
 }
 
+/// The connection the engine's write transactions go through: on SQLite a pool of one connection
+/// to the same file with the same settings, whose callers are served in the order they asked (see
+/// the module's comment); elsewhere `db` itself.
+pub fn writer_for(db: &DatabaseConnection) -> DatabaseConnection {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let options = db.get_sqlite_connection_pool().connect_options();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
+                .connect_lazy_with(options.as_ref().clone());
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+        }
+        _ => db.clone(),
+    }
+}
+
 /// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite, a plain `BEGIN` elsewhere.
+/// The engine's own writes go through [`crate::Engine::begin_write`], which uses its writer.
 pub async fn begin_write(db: &DatabaseConnection) -> EngineResult<DatabaseTransaction> {
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

@@ -33,6 +33,9 @@ pub struct Engine {
 #[derive(Debug)]
 struct Inner {
     db: DatabaseConnection,
+    /// Where write transactions begin: on SQLite a one-connection pool that serves writers in
+    /// turn, elsewhere `db` (see `kernel::db::writer_for`).
+    writer: DatabaseConnection,
     /// Statements run through `db`, so that tests and benchmarks can show counts stay bounded.
     statements: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
@@ -60,6 +63,22 @@ pub enum StartError {
     Engine(#[from] EngineError),
 }
 
+/// Counts every statement `db` runs into `statements`, and logs the slow ones with their SQL.
+fn count_statements(db: &mut DatabaseConnection, statements: &Arc<AtomicU64>) {
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if info.elapsed >= SLOW_STATEMENT {
+            tracing::warn!(
+                elapsed_ms = info.elapsed.as_millis() as u64,
+                failed = info.failed,
+                "slow statement: {}",
+                info.statement.sql
+            );
+        }
+    });
+}
+
 impl Engine {
     /// Builds the handle from its parts: loads the templates and definitions from `config`
     /// against what `kinds` offer, and makes sure the database holds the active definition set.
@@ -70,18 +89,9 @@ impl Engine {
         kinds: SubjectKinds,
     ) -> Result<Engine, StartError> {
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            if info.elapsed >= SLOW_STATEMENT {
-                tracing::warn!(
-                    elapsed_ms = info.elapsed.as_millis() as u64,
-                    failed = info.failed,
-                    "slow statement: {}",
-                    info.statement.sql
-                );
-            }
-        });
+        let mut writer = crate::kernel::db::writer_for(&db);
+        count_statements(&mut db, &statements);
+        count_statements(&mut writer, &statements);
         let templates = load_templates(&config)?;
         let default_reminders = config
             .default_reminders()
@@ -93,6 +103,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 db,
+                writer,
                 statements,
                 clock,
                 definitions: RwLock::new(Arc::new(definitions)),
@@ -109,6 +120,12 @@ impl Engine {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite) on the engine's writer. Every
+    /// write of the engine goes through here, so that on SQLite writers take turns in order.
+    pub async fn begin_write(&self) -> EngineResult<DatabaseTransaction> {
+        crate::kernel::db::begin_write(&self.inner.writer).await
     }
 
     /// Whether the database answers (for `/health`).

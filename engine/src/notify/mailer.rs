@@ -11,7 +11,6 @@
 //! the message but before it was marked sent delivers it again, with the same `Message-ID`, so
 //! the receiver can drop the copy: delivery is at least once, exactly once whenever SMTP answers.
 
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use crate::notify::transport::{SendFailure, Transport, TransportConfig};
@@ -238,7 +237,7 @@ impl Mailer {
 /// sender's lease ran out.
 async fn claim(engine: &Engine, lease: Duration) -> EngineResult<Vec<outbox_message::Model>> {
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let due = Condition::any()
         .add(
             Condition::all()
@@ -304,7 +303,7 @@ async fn settle(
     };
     let (delivered, failed): (Vec<_>, Vec<_>) =
         round.into_iter().partition(|(_, sent)| sent.is_ok());
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     if let Some((first, _)) = delivered.first() {
         let written = outbox_message::Entity::update_many()
             .col_expr(outbox_message::Column::Status, Expr::value("sent"))

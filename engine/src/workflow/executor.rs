@@ -19,7 +19,9 @@ use crate::types::{MAX_TEXT_CHARS, RequiredText};
 use crate::workflow::definition::{Definition, TransitionDef};
 use crate::workflow::effects::{self, EffectContext};
 use crate::workflow::guards::{self, GuardContext, GuardSubject};
-use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, SubjectState, TransitionCall};
+use crate::workflow::subjects::{
+    self, AfterTransition, SubjectInfo, SubjectKind, SubjectState, SubjectView, TransitionCall,
+};
 use govflow_entities::workflow_instance;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait,
@@ -46,6 +48,8 @@ pub struct Transitioned {
     pub from_state: String,
     pub history_id: Uuid,
     pub subject: SubjectInfo,
+    /// The subject as it now stands, when its kind's writes handed it back.
+    pub view: Option<SubjectView>,
 }
 
 /// A transition the caller may take now.
@@ -142,6 +146,7 @@ pub async fn take_transition(
         }
     }
     let kind = engine.subject_kinds().get(&instance.subject_kind)?;
+    let now = engine.now();
     let call = TransitionCall {
         engine,
         txn,
@@ -150,6 +155,7 @@ pub async fn take_transition(
         transition,
         subject: &subject,
         input: &request.input,
+        at: now,
     };
     kind.check_input(&call).await?;
     if !acting.holds_any(&transition.roles, &subject.scope) {
@@ -159,7 +165,6 @@ pub async fn take_transition(
     if !transition.from.contains(&instance.state) {
         return Err(refusal_from_state(kind.as_ref(), &call, &definition, &instance.state).await?);
     }
-    let now = engine.now();
     guards::check_all(
         engine.subject_kinds(),
         &transition.guards,
@@ -196,7 +201,7 @@ pub async fn take_transition(
         },
     )
     .await?;
-    let rewritten = kind.after_transition(&call).await?;
+    let after = kind.after_transition(&call).await?;
     engine
         .publish(
             txn,
@@ -213,7 +218,7 @@ pub async fn take_transition(
         .await?;
     // When the area changed the subject's fields, its notices show them as they now are; with no
     // notice to send, nothing needs them.
-    let subject = if rewritten && !transition.effects.is_empty() {
+    let subject = if after.changed() && !transition.effects.is_empty() {
         kind.info(&txn.into(), instance.subject_id).await?
     } else {
         subject
@@ -236,18 +241,16 @@ pub async fn take_transition(
     )
     .await?;
 
-    let from_state = instance.state.clone();
-    let instance = workflow_instance::Model {
-        state: transition.to.clone(),
-        version: instance.version + 1,
-        updated_at: now,
-        ..instance
+    let view = match after {
+        AfterTransition::Rewritten(view) => Some(view),
+        _ => None,
     };
     Ok(Transitioned {
-        instance,
-        from_state,
+        instance: subjects::moved_instance(&instance, &transition.to, now),
+        from_state: instance.state,
         history_id,
         subject,
+        view,
     })
 }
 
@@ -436,6 +439,9 @@ pub async fn create_subject(
     workflow_instance::Entity::insert(row)
         .exec_without_returning(txn)
         .await?;
+    engine
+        .subject_kinds()
+        .remember(subject_id, &definition.subject);
     let history_id = history::append(
         txn,
         NewEntry {
@@ -712,9 +718,7 @@ mod tests {
             .await
             .unwrap();
 
-        let txn = crate::kernel::db::begin_write(test.engine.db())
-            .await
-            .unwrap();
+        let txn = test.engine.begin_write().await.unwrap();
         let moved = advance(&txn, &seen, "active", test.engine.now())
             .await
             .unwrap();

@@ -5,7 +5,6 @@
 use crate::areas::forums::{self, NewForum, SettingsPatch};
 use crate::kernel::actor::{Acting, SubjectScope};
 use crate::kernel::config::ConfigSource;
-use crate::kernel::db::begin_write;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::registry;
 use crate::testing::TestEngine;
@@ -154,7 +153,7 @@ async fn a_kind_added_to_the_registry_runs_its_workflow() {
         forum_id: Some(forum.id),
         ..SubjectScope::default()
     };
-    let txn = begin_write(engine.db()).await.unwrap();
+    let txn = engine.begin_write().await.unwrap();
     let creation = authorize_creation(
         engine,
         &txn,

@@ -33,7 +33,6 @@ pub fn vocabulary(templates: &Templates, kinds: &SubjectKinds) -> Vocabulary {
 }
 
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 
@@ -43,7 +42,7 @@ pub async fn transition(
     actor: &Actor,
     request: TransitionRequest,
 ) -> EngineResult<Transitioned> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let done = take_transition(engine, &txn, Acting::User(actor), &request).await?;
     txn.commit().await?;
     Ok(done)

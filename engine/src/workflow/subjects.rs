@@ -13,13 +13,77 @@ use crate::workflow::guards::Guard;
 use async_trait::async_trait;
 use govflow_entities::workflow_instance;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait, JoinType,
-    QueryFilter, QuerySelect, Statement,
-    sea_query::{Query, SelectStatement},
+    ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QueryResult, QuerySelect,
+    Statement,
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
+use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// A subject in its area's own type (an `amendments::Amendment`), handed up as it stands after a
+/// transition so that the answer to the caller needs no second read; the caller downcasts it.
+#[derive(Clone)]
+pub struct SubjectView(Arc<dyn Any + Send + Sync>);
+
+impl SubjectView {
+    pub fn new<T: Any + Send + Sync>(subject: T) -> SubjectView {
+        SubjectView(Arc::new(subject))
+    }
+
+    /// The subject, if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for SubjectView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubjectView(..)")
+    }
+}
+
+/// What a kind's own writes after a transition did to the subject's fields.
+#[derive(Debug, Clone)]
+pub enum AfterTransition {
+    /// Nothing of the subject's fields changed.
+    Unchanged,
+    /// Some of its fields changed: notices reload them.
+    Changed,
+    /// Its fields changed, and this is the subject as it now stands, as its reader sees it.
+    Rewritten(SubjectView),
+}
+
+impl AfterTransition {
+    pub fn changed(&self) -> bool {
+        !matches!(self, AfterTransition::Unchanged)
+    }
+
+    /// [`AfterTransition::Changed`] when `changed`, else [`AfterTransition::Unchanged`].
+    pub fn from_changed(changed: bool) -> AfterTransition {
+        if changed {
+            AfterTransition::Changed
+        } else {
+            AfterTransition::Unchanged
+        }
+    }
+}
+
+/// The instance as a transition to `to` at `at` leaves it: the state moved, the version bumped.
+pub fn moved_instance(
+    instance: &workflow_instance::Model,
+    to: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> workflow_instance::Model {
+    workflow_instance::Model {
+        state: to.to_owned(),
+        version: instance.version + 1,
+        updated_at: at,
+        ..instance.clone()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SubjectInfo {
@@ -74,6 +138,8 @@ pub struct TransitionCall<'a> {
     /// The subject as it was before the transition.
     pub subject: &'a SubjectInfo,
     pub input: &'a serde_json::Value,
+    /// The instant the transition is taken at, as its history row records it.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One kind of workflow subject (a working group, an amendment...). Only `name`, `table` and
@@ -88,6 +154,21 @@ pub trait SubjectKind: Send + Sync + 'static {
 
     /// The subject's scope (for role checks and recipients), zone and template fields.
     async fn info(&self, db: &DatabaseExecutor<'_>, subject_id: Uuid) -> EngineResult<SubjectInfo>;
+
+    /// The one statement [`SubjectKind::info`] runs, if it is one, with the subject's table in its
+    /// `FROM`: a transition joins the subject's instance into it and reads both at once. `None`
+    /// (the default) reads the instance and then calls `info`.
+    fn info_query(&self, _subject_id: Uuid) -> Option<SelectStatement> {
+        None
+    }
+
+    /// What [`SubjectKind::info`] answers, out of a row of [`SubjectKind::info_query`].
+    fn info_from_row(&self, _row: &QueryResult) -> EngineResult<SubjectInfo> {
+        Err(EngineError::Internal(format!(
+            "subjects of kind `{}` are not read in one statement",
+            self.name()
+        )))
+    }
 
     /// Whether `actor` may know that the subject exists at all (a draft is private to a few),
     /// from its state and what [`SubjectKind::info`] read.
@@ -105,10 +186,10 @@ pub trait SubjectKind: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The kind's own writes after a transition moved the subject, in the same transaction;
-    /// `true` when they changed the subject's fields (its notices then reload them).
-    async fn after_transition(&self, _call: &TransitionCall<'_>) -> EngineResult<bool> {
-        Ok(false)
+    /// The kind's own writes after a transition moved the subject, in the same transaction, and
+    /// whether they changed the subject's fields (its notices then reload them).
+    async fn after_transition(&self, _call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
+        Ok(AfterTransition::Unchanged)
     }
 
     /// The guards this kind offers to definitions.
@@ -157,6 +238,9 @@ pub enum OccurrenceMet {
 pub struct SubjectKinds {
     kinds: BTreeMap<&'static str, Arc<dyn SubjectKind>>,
     guards: BTreeMap<&'static str, Guard>,
+    /// The kinds of subjects met lately, so that a transition can read a subject with its
+    /// instance in one statement.
+    seen: Arc<KindsSeen>,
     /// What reacts to the events the areas raise, in registration order.
     subscribers: Vec<Arc<dyn Subscriber>>,
 }
@@ -200,6 +284,18 @@ impl SubjectKinds {
 
     pub fn subscribers(&self) -> &[Arc<dyn Subscriber>] {
         &self.subscribers
+    }
+
+    /// Notes that `subject_id` is of `kind`.
+    pub fn remember(&self, subject_id: Uuid, kind: &str) {
+        if let Some((name, _)) = self.kinds.get_key_value(kind) {
+            self.seen.remember(subject_id, name);
+        }
+    }
+
+    /// The kind of `subject_id`, if it was met lately.
+    pub fn seen(&self, subject_id: Uuid) -> Option<&Arc<dyn SubjectKind>> {
+        self.kinds.get(self.seen.kind_of(subject_id)?)
     }
 
     pub fn get(&self, kind: &str) -> EngineResult<&Arc<dyn SubjectKind>> {
@@ -253,6 +349,84 @@ pub async fn instance_of<C: ConnectionTrait>(
         .ok_or_else(|| not_found(subject_id))
 }
 
+/// How many subjects' kinds [`KindsSeen`] keeps before it starts again.
+const KINDS_SEEN: usize = 16_384;
+
+/// The kind of subjects by id. A subject's kind never changes and ids are never reused, so an
+/// entry cannot go stale; a subject deleted since is simply not found by the statement its kind
+/// leads to. Emptied when full, rather than kept in order: a miss costs one statement.
+#[derive(Default)]
+struct KindsSeen(std::sync::RwLock<HashMap<Uuid, &'static str>>);
+
+impl KindsSeen {
+    fn remember(&self, subject_id: Uuid, kind: &'static str) {
+        let mut seen = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= KINDS_SEEN {
+            seen.clear();
+        }
+        seen.insert(subject_id, kind);
+    }
+
+    fn kind_of(&self, subject_id: Uuid) -> Option<&'static str> {
+        let seen = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(&subject_id).copied()
+    }
+}
+
+/// The subject and its instance in one statement: the kind's [`SubjectKind::info_query`] with
+/// the instance's columns joined in (prefixed `wi_`). `None` when the subject's kind was not met
+/// lately, reads in more than one statement, or no row came back.
+async fn subject_with_instance(
+    engine: &Engine,
+    db: &DatabaseExecutor<'_>,
+    subject_id: Uuid,
+) -> EngineResult<Option<(workflow_instance::Model, SubjectInfo, Arc<dyn SubjectKind>)>> {
+    let Some(kind) = engine.subject_kinds().seen(subject_id) else {
+        return Ok(None);
+    };
+    let Some(query) = kind.info_query(subject_id) else {
+        return Ok(None);
+    };
+    let statement = db
+        .get_database_backend()
+        .build(&joined_with_instance(query, kind.table()));
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    let instance = workflow_instance::Model::from_query_result(&row, INSTANCE_PREFIX)?;
+    let subject = kind.info_from_row(&row)?;
+    Ok(Some((instance, subject, Arc::clone(kind))))
+}
+
+/// `query` (whose `FROM` is the subjects' `table`) with each row's workflow instance joined in,
+/// its columns prefixed `wi_`. Public so that a benchmark's floor runs exactly the same SQL.
+pub fn joined_with_instance(mut query: SelectStatement, table: &str) -> SelectStatement {
+    query.inner_join(
+        workflow_instance::Entity,
+        Expr::col((
+            workflow_instance::Entity,
+            workflow_instance::Column::SubjectId,
+        ))
+        .equals((Alias::new(table), Alias::new("id"))),
+    );
+    for column in workflow_instance::Column::iter() {
+        query.expr_as(
+            Expr::col((workflow_instance::Entity, column)),
+            Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+        );
+    }
+    query
+}
+
+/// The prefix of the instance's columns in [`subject_with_instance`]'s row.
+const INSTANCE_PREFIX: &str = "wi_";
+
 /// The instance of `subject_id`, with its row locked until the transaction ends, so that a
 /// write depending on the subject's state waits for a transition of it under way. PostgreSQL
 /// takes the row lock (`FOR UPDATE`); SQLite has no row locks (sea-query leaves the clause out)
@@ -280,9 +454,18 @@ pub async fn readable_subject<'c>(
     subject_id: Uuid,
 ) -> EngineResult<(workflow_instance::Model, SubjectInfo)> {
     let db = db.into();
-    let instance = instance_of(&db, subject_id).await?;
-    let kind = engine.subject_kinds().get(&instance.subject_kind)?;
-    let subject = kind.info(&db, subject_id).await?;
+    let (instance, subject, kind) = match subject_with_instance(engine, &db, subject_id).await? {
+        Some(found) => found,
+        None => {
+            let instance = instance_of(&db, subject_id).await?;
+            let kind = Arc::clone(engine.subject_kinds().get(&instance.subject_kind)?);
+            let subject = kind.info(&db, subject_id).await?;
+            engine
+                .subject_kinds()
+                .remember(subject_id, &instance.subject_kind);
+            (instance, subject, kind)
+        }
+    };
     match acting {
         Acting::User(actor) if !kind.readable(actor, &instance, &subject) => {
             Err(not_found(subject_id))

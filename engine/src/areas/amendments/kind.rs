@@ -3,14 +3,18 @@
 //! follow them (adoption writes the document's next version), and the guards
 //! `consultation_closed` and `base_is_current`.
 
-use super::{closes_at_of, forum_of, local, may_read, row_in, zone_in, zones_of};
+use super::{
+    as_stored, closes_at_of, forum_of, local, may_read, readable_by, row_in, zone_in, zones_of,
+};
 use crate::areas::documents;
 use crate::areas::forums::ForumSettings;
-use crate::kernel::actor::{Actor, SubjectScope};
+use crate::kernel::actor::{Acting, Actor, SubjectScope};
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::time::stored_zone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
-use crate::workflow::subjects::{SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{
+    AfterTransition, SubjectInfo, SubjectKind, SubjectView, TransitionCall, moved_instance,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use govflow_entities::{
@@ -19,7 +23,7 @@ use govflow_entities::{
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
-    FromQueryResult, QueryFilter,
+    FromQueryResult, QueryFilter, QueryResult, QueryTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -39,31 +43,15 @@ impl SubjectKind for AmendmentKind {
 
     /// One statement: the amendment with its document, forum and group.
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
-        let context = Context::load(db, id).await?;
-        let zone = match &context.group_zone {
-            Some(zone) => stored_zone(zone),
-            None => ForumSettings::stored(context.forum_id, &context.forum_settings).zone(),
-        };
-        Ok(SubjectInfo {
-            kind: "amendment".into(),
-            scope: SubjectScope {
-                forum_id: Some(context.forum_id),
-                group_id: context.group_id,
-                ..SubjectScope::default()
-            },
-            time_zone: zone,
-            fields: json!({
-                "id": context.id.to_string(),
-                "title": context.title,
-                "document_title": context.document_title,
-                "document_kind": context.document_kind.replace('_', " "),
-                "base_version": context.base_version,
-                "adopted_version": context.adopted_version,
-                "closes_at": context.closes_at.map(|at| local(zone, at)),
-                "group_name": context.group_name.unwrap_or_else(|| context.forum_name.clone()),
-            }),
-            forum: json!({ "id": context.forum_id.to_string(), "name": context.forum_name }),
-        })
+        Ok(Context::load(db, id).await?.into_info())
+    }
+
+    fn info_query(&self, id: Uuid) -> Option<SelectStatement> {
+        Some(context_query(id))
+    }
+
+    fn info_from_row(&self, row: &QueryResult) -> EngineResult<SubjectInfo> {
+        Ok(Context::from_query_result(row, "")?.into_info())
     }
 
     /// Drafts are private to the group's chair, experts and coordinators.
@@ -113,8 +101,8 @@ impl SubjectKind for AmendmentKind {
         }
     }
 
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
-        let now = call.engine.now();
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
+        let now = call.at;
         let id = call.instance.subject_id;
         // One UPDATE, computed by the database from the row as it is: nothing is read first.
         let update = amendment::Entity::update_many()
@@ -169,8 +157,23 @@ impl SubjectKind for AmendmentKind {
             }
             _ => update,
         };
-        update.exec(call.txn).await?;
-        Ok(true)
+        // RETURNING hands back the row as the UPDATE left it, so that the caller's answer is built
+        // from it rather than read again after COMMIT.
+        let mut statement = update.into_query();
+        statement.returning_all();
+        let row =
+            amendment::Model::find_by_statement(call.txn.get_database_backend().build(&statement))
+                .one(call.txn)
+                .await?
+                .ok_or_else(|| EngineError::not_found("amendment", id))?;
+        let instance = moved_instance(call.instance, &call.transition.to, now);
+        let amendment = as_stored(row, instance, call.subject.time_zone);
+        Ok(match call.acting {
+            Acting::User(actor) if readable_by(actor, &amendment) => {
+                AfterTransition::Rewritten(SubjectView::new(amendment))
+            }
+            _ => AfterTransition::Changed,
+        })
     }
 
     fn guards(&self) -> Vec<Guard> {
@@ -369,6 +372,34 @@ struct Context {
 }
 
 impl Context {
+    /// The scope, zone and template fields a transition and its notices need.
+    fn into_info(self) -> SubjectInfo {
+        let zone = match &self.group_zone {
+            Some(zone) => stored_zone(zone),
+            None => ForumSettings::stored(self.forum_id, &self.forum_settings).zone(),
+        };
+        SubjectInfo {
+            kind: "amendment".into(),
+            scope: SubjectScope {
+                forum_id: Some(self.forum_id),
+                group_id: self.group_id,
+                ..SubjectScope::default()
+            },
+            time_zone: zone,
+            fields: json!({
+                "id": self.id.to_string(),
+                "title": self.title,
+                "document_title": self.document_title,
+                "document_kind": self.document_kind.replace('_', " "),
+                "base_version": self.base_version,
+                "adopted_version": self.adopted_version,
+                "closes_at": self.closes_at.map(|at| local(zone, at)),
+                "group_name": self.group_name.unwrap_or_else(|| self.forum_name.clone()),
+            }),
+            forum: json!({ "id": self.forum_id.to_string(), "name": self.forum_name }),
+        }
+    }
+
     async fn load(db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<Context> {
         let query = context_query(id);
         let statement = db.get_database_backend().build(&query);

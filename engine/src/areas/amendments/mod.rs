@@ -16,7 +16,6 @@ use crate::areas::documents::{self, forum_of};
 use crate::areas::forums::ForumSettings;
 use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -98,6 +97,19 @@ impl From<Loaded> for Amendment {
             workflow,
         }
     }
+}
+
+/// An amendment from its row, its instance and its zone, as they stand.
+fn as_stored(
+    row: amendment::Model,
+    instance: workflow_instance::Model,
+    time_zone: TimeZone,
+) -> Amendment {
+    Amendment::from(Loaded {
+        row,
+        instance,
+        time_zone,
+    })
 }
 
 /// A response (comment, endorsement or objection) to an amendment.
@@ -416,7 +428,7 @@ pub async fn create_amendment(
     actor: &Actor,
     input: NewAmendment,
 ) -> EngineResult<Amendment> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let doc = documents::get_document_in(&txn, input.document_id).await?;
     documents::check_readable(&txn, actor, &doc).await?;
     if documents::report_of(&txn, &doc).await?.is_some() {
@@ -495,7 +507,7 @@ pub async fn update_amendment(
     update: AmendmentUpdate,
     expected_version: Option<i32>,
 ) -> EngineResult<Amendment> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = load(&txn, id).await?;
     if !may_read(actor, &current.instance.state, &scope_of(&current.row)) {
         return Err(EngineError::not_found("amendment", id));
@@ -560,7 +572,7 @@ pub async fn respond(
     text: &str,
 ) -> EngineResult<Response> {
     let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     // The state is checked only once the instance row is ours: an adoption (or any transition)
     // under way commits first, and this response then sees the amendment as it left it.
     if subjects::lock_instance(&txn, id).await?.is_none() {

@@ -12,7 +12,6 @@
 //! stored; UIDs are the rows' ids, stable across moves.
 
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::time::{resolve, stored_zone};
@@ -47,7 +46,7 @@ pub async fn rotate_feed_token(engine: &Engine, actor: &Actor) -> EngineResult<S
     let bytes: [u8; 32] = rand::rng().random();
     let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let row = calendar_feed::Model {
         id: Uuid::now_v7(),
         user_id: actor.user_id,

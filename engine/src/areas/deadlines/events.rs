@@ -18,7 +18,7 @@ use govflow_entities::{deadline, deadline_occurrence, history_entry, instrument,
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, Select,
 };
 
 /// The subscriber the registry installs.
@@ -93,11 +93,10 @@ async fn meeting_changed(
     Ok(())
 }
 
-async fn transition_taken(
-    engine: &Engine,
-    txn: &DatabaseTransaction,
-    taken: &TransitionTaken,
-) -> EngineResult<()> {
+/// The active deadlines `taken` may meet or anchor: the subject's own that name its transition
+/// (`metBy` or `afterTransition`), and its group's met by it. One statement, by index. Public so
+/// that a benchmark's floor runs exactly the same SQL.
+pub fn waiting_for(taken: &TransitionTaken) -> Select<deadline::Entity> {
     let own = Condition::all()
         .add(deadline::Column::SubjectId.eq(taken.subject_id))
         .add(
@@ -113,11 +112,17 @@ async fn transition_taken(
                 .add(deadline::Column::MetBy.eq(taken.transition.clone())),
         );
     }
-    let rows = deadline::Entity::find()
+    deadline::Entity::find()
         .filter(deadline::Column::State.eq("active"))
         .filter(watching)
-        .all(txn)
-        .await?;
+}
+
+async fn transition_taken(
+    engine: &Engine,
+    txn: &DatabaseTransaction,
+    taken: &TransitionTaken,
+) -> EngineResult<()> {
+    let rows = waiting_for(taken).all(txn).await?;
     let acting = Acting::System {
         on_behalf_of: taken.by,
     };

@@ -10,6 +10,7 @@
 
 pub mod calendar;
 mod events;
+pub use events::waiting_for;
 pub mod occurrences;
 pub mod plan;
 mod reads;
@@ -25,7 +26,7 @@ pub use reads::{
 };
 
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::{begin_write, update_if_unchanged};
+use crate::kernel::db::update_if_unchanged;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -254,7 +255,7 @@ pub async fn create_deadline(
     input: NewDeadline,
 ) -> EngineResult<Deadline> {
     let fields = Fields::parse(&input)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let acting = Acting::User(actor);
     let subject = subject::readable(engine, &txn, acting, input.subject_id).await?;
     authorize(actor, &subject.scope)?;
@@ -476,7 +477,7 @@ pub async fn update_deadline(
         parse_plan(changes.reminders.as_deref())?.map(Some)
     };
     let reason = parse_reason(changes.reason.as_deref())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (current, subject) = managed_row(engine, &txn, actor, deadline_id).await?;
     check_version(&current, changes.expected_version)?;
     if current.state != "active" {
@@ -602,7 +603,7 @@ pub async fn cancel_deadline(
     expected_version: Option<i32>,
 ) -> EngineResult<Deadline> {
     let reason = parse_reason(reason.as_deref())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (current, _) = managed_row(engine, &txn, actor, deadline_id).await?;
     check_version(&current, expected_version)?;
     if current.state != "active" {
@@ -682,7 +683,7 @@ pub async fn mark_occurrence_met(
 ) -> EngineResult<Occurrence> {
     let reason = parse_reason(reason.as_deref())?
         .ok_or_else(|| EngineError::invalid("reason", "say why the occurrence counts as met"))?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let occurrence = deadline_occurrence::Entity::find_by_id(occurrence_id)
         .one(&txn)
         .await?

@@ -15,7 +15,7 @@
 
 use super::occurrences::{self, Planned};
 use crate::kernel::actor::{Acting, SubjectScope};
-use crate::kernel::db::{DatabaseKind, backend_kind, begin_write};
+use crate::kernel::db::{DatabaseKind, backend_kind};
 use crate::kernel::engine::Engine;
 use crate::kernel::error::EngineResult;
 use crate::notify::outbox::{self, NewMessage};
@@ -153,7 +153,7 @@ pub async fn next_due(engine: &Engine) -> EngineResult<Option<DateTime<Utc>>> {
 /// Writes ahead the deadlines whose time to look again has come.
 async fn extend_due(engine: &Engine) -> EngineResult<u64> {
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let rows = deadline::Entity::find()
         .filter(deadline::Column::State.eq("active"))
         .filter(deadline::Column::NextExtendAt.lte(now))
@@ -173,7 +173,7 @@ async fn extend_due(engine: &Engine) -> EngineResult<u64> {
 /// `scheduled → due` for the occurrences whose instant has passed.
 async fn fall_due(engine: &Engine) -> EngineResult<u64> {
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let rows = deadline_occurrence::Entity::find()
         .filter(deadline_occurrence::Column::State.eq("scheduled"))
         .filter(deadline_occurrence::Column::Held.eq(false))
@@ -202,7 +202,7 @@ async fn fall_due(engine: &Engine) -> EngineResult<u64> {
 /// `due → missed` once the grace has run out, taking the deadline's `onMissed` transition.
 async fn miss(engine: &Engine) -> EngineResult<u64> {
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let rows = deadline_occurrence::Entity::find()
         .filter(deadline_occurrence::Column::State.eq("due"))
         .filter(deadline_occurrence::Column::GraceUntil.lt(now))
@@ -288,7 +288,7 @@ async fn send_reminders_in_parallel(engine: &Engine) -> EngineResult<(u64, u64, 
 /// returns (sent, of which late, messages).
 async fn send_reminders(engine: &Engine) -> EngineResult<(u64, u64, u64)> {
     let now = engine.now();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let rows = deadline_reminder::Entity::find()
         .filter(deadline_reminder::Column::State.eq("pending"))
         .filter(deadline_reminder::Column::DueAt.lte(now))

@@ -8,7 +8,6 @@ pub mod translations;
 use crate::areas::forums::ForumSettings;
 use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -232,7 +231,7 @@ pub async fn create_document(
     let title = SingleLine::parse("title", &input.title, MAX_NAME_CHARS * 2)?.into_string();
     let symbol = parse_symbol(input.symbol.as_deref())?;
     let language = LanguageTag::parse("originalLanguage", input.original_language.trim())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (forum_id, group) = match (input.group_id, input.forum_id) {
         (Some(group_id), forum_id) => {
             let group = working_group::Entity::find_by_id(group_id)

@@ -5,7 +5,6 @@
 use crate::areas::documents::{self, Document, forum_of};
 use crate::areas::forums::ForumSettings;
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -100,7 +99,7 @@ pub async fn request_translation(
     language: &str,
 ) -> EngineResult<Translation> {
     let language = LanguageTag::parse("language", language.trim())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let doc = documents::get_document_in(&txn, document_id).await?;
     documents::check_readable(&txn, actor, &doc).await?;
     let current = documents::current_number(&txn, document_id).await?;
@@ -168,7 +167,7 @@ async fn advance(
     to: &str,
     text: Option<&str>,
 ) -> EngineResult<Translation> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = translation::Entity::find_by_id(translation_id)
         .one(&txn)
         .await?

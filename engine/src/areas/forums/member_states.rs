@@ -2,7 +2,6 @@
 
 use crate::areas::forums::forum_scope;
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -119,7 +118,7 @@ pub async fn create_member_state(
 ) -> EngineResult<MemberState> {
     let name = SingleLine::parse("name", &input.name, MAX_NAME_CHARS)?.into_string();
     let code = parse_code(&input.code)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     if forum::Entity::find_by_id(input.forum_id)
         .one(&txn)
         .await?
@@ -155,7 +154,7 @@ pub async fn update_member_state(
 ) -> EngineResult<MemberState> {
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
     let code = update.code.as_deref().map(parse_code).transpose()?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = member_state::Entity::find_by_id(id)
         .one(&txn)
         .await?

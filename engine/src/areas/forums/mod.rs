@@ -8,7 +8,7 @@ pub use zones::{Zones, with_instances_in_zones};
 
 use crate::kernel::actor::Acting;
 use crate::kernel::actor::{Actor, SubjectScope};
-use crate::kernel::db::{begin_write, update_if_unchanged};
+use crate::kernel::db::update_if_unchanged;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -236,7 +236,7 @@ pub async fn create_forum(engine: &Engine, actor: &Actor, input: NewForum) -> En
             "creating a forum needs the role admin".into(),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     if name_taken(&txn, &name, None).await? {
         return Err(EngineError::Conflict(format!(
             "a forum named `{name}` already exists"
@@ -277,7 +277,7 @@ pub async fn update_forum(
     expected_version: Option<i32>,
 ) -> EngineResult<Forum> {
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = get_forum_in(&txn, forum_id).await?;
     if !actor.holds("forum_coordinator", &forum_scope(forum_id)) {
         return Err(EngineError::Forbidden(

@@ -7,7 +7,7 @@ use crate::areas::meetings::agenda;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::types::TimeZone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse};
-use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{self, AfterTransition, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{forum, working_group};
 use sea_orm::{DatabaseExecutor, EntityTrait};
@@ -60,13 +60,13 @@ impl SubjectKind for GroupKind {
 
     /// The agenda follows the proposal (placed, deferred, withdrawn), and `activate` adopts the
     /// draft terms, installs the chair and starts the mandate.
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
         agenda::follow_transition(call, forum_of(call)?).await?;
         if call.transition.name == "activate" {
             proposals::activate(call).await?;
-            return Ok(true);
+            return Ok(AfterTransition::Changed);
         }
-        Ok(false)
+        Ok(AfterTransition::Unchanged)
     }
 
     fn guards(&self) -> Vec<Guard> {

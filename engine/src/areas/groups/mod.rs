@@ -9,7 +9,6 @@ pub use kind::GroupKind;
 
 use crate::areas::forums::{ForumSettings, forum_scope};
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::pagination::{Page, PageRequest, load_pages, page_of, pages_per_parent};
@@ -157,7 +156,7 @@ pub async fn create_group(engine: &Engine, actor: &Actor, input: NewGroup) -> En
             "must not be in the future",
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let forum = forum::Entity::find_by_id(input.forum_id)
         .one(&txn)
         .await?
@@ -223,7 +222,7 @@ pub async fn update_group(
         .as_deref()
         .map(|zone| TimeZone::parse("timeZone", zone))
         .transpose()?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = get_row_in(&txn, group_id).await?;
     if !actor.holds("coordinator", &group_scope(&current)) {
         return Err(EngineError::Forbidden(

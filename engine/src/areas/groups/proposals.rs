@@ -9,7 +9,6 @@ use crate::areas::documents;
 use crate::areas::forums::ForumSettings;
 use crate::areas::people::memberships;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::pagination::by_parent;
@@ -63,7 +62,7 @@ pub async fn propose_group(
             format!("lists at most {MAX_CO_SPONSORS} member states"),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let lead = member_state::Entity::find_by_id(input.lead_member_state_id)
         .one(&txn)
         .await?

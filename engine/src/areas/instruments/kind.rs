@@ -5,7 +5,7 @@
 use crate::areas::forums::Zones;
 use crate::areas::meetings::agenda;
 use crate::kernel::error::{EngineError, EngineResult};
-use crate::workflow::subjects::{SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{AfterTransition, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{forum, instrument};
 use sea_orm::{ActiveValue::Set, DatabaseExecutor, EntityTrait, IntoActiveModel};
@@ -56,7 +56,7 @@ impl SubjectKind for InstrumentKind {
         Ok(())
     }
 
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
         agenda::follow_transition(call, forum_of(call)?).await?;
         if call.transition.name == "adopt" {
             let now = call.engine.now();
@@ -66,9 +66,9 @@ impl SubjectKind for InstrumentKind {
             row.adopted_at = Set(Some(now));
             row.updated_at = Set(now);
             instrument::Entity::update(row).exec(call.txn).await?;
-            return Ok(true);
+            return Ok(AfterTransition::Changed);
         }
-        Ok(false)
+        Ok(AfterTransition::Unchanged)
     }
 }
 

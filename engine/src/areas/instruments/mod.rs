@@ -11,7 +11,6 @@ pub use kind::InstrumentKind;
 use crate::areas::forums::Zones;
 use crate::areas::groups::proposals::{MAX_CO_SPONSORS, add_co_sponsors};
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -210,7 +209,7 @@ pub async fn propose_instrument(
             format!("lists at most {MAX_CO_SPONSORS} member states"),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let forum = forum_in(&txn, input.about.forum_id).await?;
     let mut scope = SubjectScope {
         forum_id: Some(forum.id),
@@ -317,7 +316,7 @@ pub async fn record_instrument(
             "must not be in the future",
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let forum = forum_in(&txn, about.forum_id).await?;
     let acting = Acting::User(actor);
     let input = json!({ "adoptedAt": adopted_at.to_rfc3339() });
@@ -359,7 +358,7 @@ pub async fn adhere_to_instrument(
     member_state_id: Uuid,
     adhered_on: NaiveDate,
 ) -> EngineResult<Adherence> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (row, instance) = row_and_instance(&txn, instrument_id).await?;
     let state = member_state::Entity::find_by_id(member_state_id)
         .one(&txn)

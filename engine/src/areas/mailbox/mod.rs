@@ -4,7 +4,6 @@
 
 use crate::areas::forums::Zones;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -121,7 +120,7 @@ pub async fn retry_dead_letter(
     actor: &Actor,
     id: uuid::Uuid,
 ) -> EngineResult<Mail> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let row = outbox_message::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -173,7 +172,7 @@ pub async fn retry_dead_letters(
             "retrying dead letters needs the role coordinator of the forum".into(),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let ids: Vec<uuid::Uuid> = outbox_message::Entity::find()
         .select_only()
         .column(outbox_message::Column::Id)

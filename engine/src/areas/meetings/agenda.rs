@@ -4,7 +4,6 @@
 //! the decision on it ([`super::decisions`]). An agenda holds at most [`MAX_AGENDA_ITEMS`].
 
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::pagination::by_parent;
@@ -300,7 +299,7 @@ pub async fn reorder_agenda(
             format!("an agenda holds at most {MAX_AGENDA_ITEMS} items"),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (current, instance) = super::row_and_instance(&txn, meeting_id).await?;
     if !actor.holds("forum_coordinator", &super::meeting_scope(&current)) {
         return Err(EngineError::Forbidden(

@@ -10,7 +10,6 @@
 use super::agenda::AgendaItem;
 use crate::areas::forums::ForumSettings;
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -228,7 +227,7 @@ async fn record_on_meeting(
 /// (FORBIDDEN); the vote is open (GUARD_FAILED `vote_open`).
 pub async fn cast_ballot(engine: &Engine, actor: &Actor, input: NewBallot) -> EngineResult<Ballot> {
     let choice = BallotChoice::parse("choice", &input.choice)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (item, meeting, instance) = locked_item(&txn, input.agenda_item_id).await?;
     let state = member_state::Entity::find_by_id(input.member_state_id)
         .one(&txn)
@@ -318,7 +317,7 @@ pub async fn close_vote(
     expected_version: Option<i32>,
 ) -> EngineResult<AgendaItem> {
     let reason = parse_reason(reason.as_deref())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (item, meeting, meeting_instance) = locked_item(&txn, item_id).await?;
     if !actor.holds("forum_coordinator", &super::meeting_scope(&meeting)) {
         return Err(EngineError::Forbidden(

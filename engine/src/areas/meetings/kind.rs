@@ -9,7 +9,7 @@ use crate::kernel::events::MeetingChangeKind;
 use crate::time::{local, stored_zone};
 use crate::types::{TimeZone, input_instant};
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse};
-use crate::workflow::subjects::{SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{AfterTransition, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use govflow_entities::{forum, meeting};
@@ -92,12 +92,12 @@ impl SubjectKind for MeetingKind {
 
     /// A reschedule writes the new dates; every change of dates is published to the engine's
     /// subscribers in the transition's transaction.
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
         let change = match call.transition.name.as_str() {
             "postpone" => MeetingChangeKind::Postponed,
             "cancel" => MeetingChangeKind::Cancelled,
             "reschedule" => MeetingChangeKind::Rescheduled,
-            _ => return Ok(false),
+            _ => return Ok(AfterTransition::Unchanged),
         };
         let before = row_in(call.txn, call.instance.subject_id).await?;
         let after = if change == MeetingChangeKind::Rescheduled {
@@ -111,7 +111,9 @@ impl SubjectKind for MeetingKind {
             before.clone()
         };
         publish_change(call.engine, call.txn, change, &after, &before).await?;
-        Ok(change == MeetingChangeKind::Rescheduled)
+        Ok(AfterTransition::from_changed(
+            change == MeetingChangeKind::Rescheduled,
+        ))
     }
 
     fn guards(&self) -> Vec<Guard> {

@@ -14,7 +14,6 @@ pub use kind::MeetingKind;
 
 use crate::areas::forums::{ForumSettings, forum_scope};
 use crate::kernel::actor::{Acting, Actor, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::events::{Event, MeetingChange, MeetingChangeKind};
@@ -159,7 +158,7 @@ pub async fn schedule_meeting(
         ));
     }
     let (starts_at, ends_at) = parse_dates(input.starts_at, input.ends_at)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     // The forum's row is locked while the number is chosen, so that two coordinators scheduling
     // at once on PostgreSQL get consecutive numbers rather than one CONFLICT.
     let forum = forum::Entity::find_by_id(input.forum_id)
@@ -264,7 +263,7 @@ pub async fn move_meeting(
 ) -> EngineResult<Meeting> {
     let (starts_at, ends_at) = parse_dates(starts_at, ends_at)?;
     let reason = parse_reason(reason.as_deref())?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (current, instance) = row_and_instance(&txn, meeting_id).await?;
     if !actor.holds("forum_coordinator", &meeting_scope(&current)) {
         return Err(EngineError::Forbidden(

@@ -3,7 +3,6 @@
 //! administrator) for a forum or one of its member states.
 
 use crate::kernel::actor::{Acting, Actor, ScopeKind, SubjectScope};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -151,7 +150,7 @@ pub async fn add_membership(
     actor: &Actor,
     input: NewMembership,
 ) -> EngineResult<Membership> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let scope = resolve_scope(&txn, &input).await?;
     let role = parse_role(input.role.trim(), scope.kind)?;
     if app_user::Entity::find_by_id(input.user_id)
@@ -238,7 +237,7 @@ pub async fn remove_membership(
     actor: &Actor,
     membership_id: Uuid,
 ) -> EngineResult<Membership> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let row = membership::Entity::find_by_id(membership_id)
         .one(&txn)
         .await?

@@ -2,7 +2,6 @@
 //! creates them; `govflow admin create` bootstraps the first administrator.
 
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history;
@@ -116,7 +115,7 @@ pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> Engi
             "creating users needs the role admin".into(),
         ));
     }
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let now = engine.now();
     let row = insert_user(&txn, email, name, input.is_admin, now).await?;
     record(&txn, Acting::User(actor), &row, "create_user", now).await?;
@@ -129,7 +128,7 @@ pub async fn create_user(engine: &Engine, actor: &Actor, input: NewUser) -> Engi
 pub async fn bootstrap_admin(engine: &Engine, email: &str, name: &str) -> EngineResult<User> {
     let email = EmailAddress::parse("email", email)?;
     let name = SingleLine::parse("name", name, MAX_NAME_CHARS)?.into_string();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let now = engine.now();
     let existing = app_user::Entity::find()
         .filter(app_user::Column::EmailNormalized.eq(email.normalized()))
@@ -168,7 +167,7 @@ pub async fn update_user(
         .map(|email| EmailAddress::parse("email", email))
         .transpose()?;
     let name = SingleLine::parse_optional("name", update.name.as_deref(), MAX_NAME_CHARS)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let current = app_user::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
@@ -291,7 +290,7 @@ pub async fn link_identity_once(
     issuer: &str,
     subject: &str,
 ) -> EngineResult<Option<Uuid>> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let already = user_identity::Entity::find()
         .filter(user_identity::Column::UserId.eq(user_id))
         .filter(user_identity::Column::Issuer.eq(issuer))

@@ -9,7 +9,9 @@ use crate::kernel::actor::{Actor, SubjectScope};
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::time::stored_zone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
-use crate::workflow::subjects::{OccurrenceMet, SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{
+    AfterTransition, OccurrenceMet, SubjectInfo, SubjectKind, TransitionCall,
+};
 use async_trait::async_trait;
 use govflow_entities::{annual_report, document_version, workflow_instance};
 use sea_orm::sea_query::Expr;
@@ -90,7 +92,7 @@ impl SubjectKind for ReportKind {
         may_read(actor, &instance.state, &subject.scope)
     }
 
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
         let now = call.engine.now();
         let row = row_in(call.txn, call.instance.subject_id).await?;
         let update = annual_report::Entity::update_many()
@@ -142,7 +144,7 @@ impl SubjectKind for ReportKind {
             _ => update,
         };
         update.exec(call.txn).await?;
-        Ok(true)
+        Ok(AfterTransition::Changed)
     }
 
     fn guards(&self) -> Vec<Guard> {

@@ -25,7 +25,6 @@ use crate::areas::documents;
 use crate::areas::forums::{ForumSettings, with_instances_in_zones};
 use crate::areas::groups;
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::history::{self, NewEntry};
@@ -137,7 +136,7 @@ pub async fn draft_report(
     actor: &Actor,
     input: NewReport,
 ) -> EngineResult<AnnualReport> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let group = groups::get_row_in(&txn, input.group_id).await?;
     let acting = Acting::User(actor);
     let creation = authorize_creation(
@@ -329,7 +328,7 @@ pub async fn update_report(
     report_id: Uuid,
     update: ReportUpdate,
 ) -> EngineResult<AnnualReport> {
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let (instance, _) =
         subjects::readable_subject(engine, &txn, Acting::User(actor), report_id).await?;
     let row = kind::row_in(&txn, report_id).await?;
@@ -375,7 +374,7 @@ pub async fn comment_on_report(
     text: &str,
 ) -> EngineResult<ReportComment> {
     let text = RequiredText::parse("text", text, MAX_TEXT_CHARS)?.into_string();
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     // The state is read with the instance row held, so that a comment never lands on a report a
     // concurrent `submit` has just moved on.
     if subjects::lock_instance(&txn, report_id).await?.is_none() {

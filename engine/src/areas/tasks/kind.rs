@@ -9,7 +9,7 @@ use crate::kernel::error::{EngineError, EngineResult};
 use crate::time::stored_zone;
 use crate::types::{MAX_TEXT_CHARS, RequiredText, parse_uuid_input};
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
-use crate::workflow::subjects::{self, SubjectInfo, SubjectKind, TransitionCall};
+use crate::workflow::subjects::{self, AfterTransition, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{
     app_user, document_version, forum, membership, research_task, workflow_instance,
@@ -94,7 +94,7 @@ impl SubjectKind for TaskKind {
         }
     }
 
-    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<bool> {
+    async fn after_transition(&self, call: &TransitionCall<'_>) -> EngineResult<AfterTransition> {
         let now = call.engine.now();
         let id = call.instance.subject_id;
         let update = research_task::Entity::update_many()
@@ -148,7 +148,7 @@ impl SubjectKind for TaskKind {
             "decline" | "release" | "cancel" => leases::end(call, id).await?,
             _ => {}
         }
-        Ok(true)
+        Ok(AfterTransition::Changed)
     }
 
     fn guards(&self) -> Vec<Guard> {

@@ -15,7 +15,6 @@ use crate::areas::deadlines::{self, NewDeadline};
 use crate::areas::forums::with_instances_in_zones;
 use crate::areas::groups;
 use crate::kernel::actor::{Acting, Actor};
-use crate::kernel::db::begin_write;
 use crate::kernel::engine::Engine;
 use crate::kernel::error::{EngineError, EngineResult};
 use crate::kernel::pagination::{Page, PageRequest, page_of};
@@ -142,7 +141,7 @@ pub struct NewTopic {
 /// Adds a topic at the end of a group's work plan (the group's chair, in an active group).
 pub async fn create_topic(engine: &Engine, actor: &Actor, input: NewTopic) -> EngineResult<Topic> {
     let title = parse_title(&input.title)?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let group = groups::get_row_in(&txn, input.group_id).await?;
     let scope = groups::group_scope(&group);
     if !actor.holds("chair", &scope) {
@@ -222,7 +221,7 @@ pub async fn create_task(engine: &Engine, actor: &Actor, input: NewTask) -> Engi
         })?),
         None => None,
     };
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let group = groups::get_row_in(&txn, input.group_id).await?;
     let acting = Acting::User(actor);
     let creation = authorize_creation(
@@ -308,7 +307,7 @@ pub async fn update_task(
         .as_deref()
         .map(|text| parse_description(Some(text)))
         .transpose()?;
-    let txn = begin_write(engine.db()).await?;
+    let txn = engine.begin_write().await?;
     let row = kind::row_in(&txn, task_id).await?;
     if !actor.holds("chair", &kind::scope_of(&row)) {
         return Err(EngineError::Forbidden(
