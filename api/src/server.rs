@@ -8,9 +8,11 @@
 //! for the configured origins.
 
 use crate::auth::{AuthError, Authenticator};
+use crate::graphql::parsed::{self, ParsedDocuments};
 use crate::graphql::{self, Caller, GovflowSchema, RequestDeadline};
 use crate::listener::LimitedListener;
 use crate::settings::{Settings, SettingsError};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensionValues, Response, ServerError};
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -60,6 +62,8 @@ pub(crate) struct AppState {
     auth: Arc<Authenticator>,
     max_body_bytes: usize,
     timeout: Duration,
+    /// The GraphQL documents parsed lately.
+    documents: ParsedDocuments,
 }
 
 pub struct Server {
@@ -120,14 +124,17 @@ impl Server {
             settings.raw.limits.max_connections,
             timeout + IDLE_MARGIN,
         );
+        let documents = ParsedDocuments::default();
         let state = AppState {
             engine: engine.clone(),
             schema: graphql::build_schema(
                 engine.clone(),
                 &settings.raw.limits,
                 settings.raw.introspection,
+                &documents,
             ),
             auth: auth.clone(),
+            documents,
             max_body_bytes: settings.raw.limits.max_body_bytes,
             timeout,
         };
@@ -348,8 +355,23 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => return too_large(&state),
     };
-    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(json) => json,
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "batched requests are not accepted: send one operation per request",
+        );
+    }
+    // Straight into the request type: no JSON tree is built on the way.
+    let gql_request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(err) if err.is_data() => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a GraphQL request: {err}"),
+            );
+        }
         Err(err) => {
             return error_body(
                 StatusCode::BAD_REQUEST,
@@ -358,35 +380,30 @@ async fn handle(state: AppState, request: Request<Body>) -> axum::response::Resp
             );
         }
     };
-    if json.is_array() {
-        return error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "batched requests are not accepted: send one operation per request",
-        );
-    }
-    let gql_request: async_graphql::Request = match serde_json::from_value(json) {
-        Ok(request) => request,
-        Err(err) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {err}"),
-            );
-        }
-    };
     let caller = authenticate(&state, &parts.headers).await;
-    let mutation = graphql::is_mutation(&gql_request);
-    let query = gql_request.query.clone();
     let operation_name = gql_request.operation_name.clone();
+    // A document that does not parse is run all the same: running it reports why.
+    let document = state.documents.parse(&gql_request.query);
+    let mutation = document
+        .as_ref()
+        .is_some_and(|document| parsed::is_mutation(document, operation_name.as_deref()));
     let (caller, loader) = graphql::request_data(&state.engine, caller, mutation);
-    let gql_request = gql_request
+    let mut gql_request = gql_request
         .data(caller)
         .data(loader)
         .data(RequestDeadline::new(deadline.into_std()));
+    if let Some(document) = &document {
+        gql_request.set_parsed_query(ExecutableDocument::clone(document));
+    }
     match tokio::time::timeout_at(deadline, state.schema.execute(gql_request)).await {
         Ok(mut response) => {
-            graphql::order::in_query_order(&mut response.data, &query, operation_name.as_deref());
+            if let Some(document) = &document {
+                graphql::order::in_query_order(
+                    &mut response.data,
+                    document,
+                    operation_name.as_deref(),
+                );
+            }
             finish(response)
         }
         Err(_) => timed_out(&state, "the request ran"),

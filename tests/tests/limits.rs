@@ -1,7 +1,7 @@
 //! GraphQL limits: depth, complexity, aliases, batches, body size, and malformed requests all
 //! come back as GraphQL errors with a code.
 
-use govflow_tests::{TestApp, error_code};
+use govflow_tests::{TestApp, error_code, error_message};
 use serde_json::{Value, json};
 
 async fn post(app: &TestApp, body: String) -> (u16, Value) {
@@ -63,6 +63,10 @@ async fn batches_are_refused() {
     let (status, body) = post(&app, batch).await;
     assert_eq!(status, 400);
     assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+    assert!(error_message(&body).contains("batched"), "{body}");
+    let (status, body) = post(&app, " \n [] ".into()).await;
+    assert_eq!(status, 400);
+    assert!(error_message(&body).contains("batched"), "{body}");
 }
 
 #[tokio::test]
@@ -79,6 +83,13 @@ async fn malformed_requests_are_bad_requests() {
     let app = TestApp::spawn().await;
     let (status, body) = post(&app, "{ not json".into()).await;
     assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
+    assert!(error_message(&body).contains("not JSON"), "{body}");
+    let (status, body) = post(&app, r#"{ "query": 5 }"#.into()).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
+    assert!(
+        error_message(&body).contains("not a GraphQL request"),
+        "{body}"
+    );
     let (status, body) = post(&app, query("{ me { id ")).await;
     assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
     let (status, body) = post(&app, query("{ me { noSuchField } }")).await;

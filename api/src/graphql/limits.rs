@@ -4,8 +4,10 @@
 //! twenty-five deep, make a 1 KiB query that keeps a worker busy for seconds. So this extension
 //! parses the query first and counts, with each fragment counted once and reused, the fields and
 //! aliases the query would have once every spread is expanded; a query over either limit is
-//! refused with QUERY_TOO_COMPLEX before async-graphql walks it.
+//! refused with QUERY_TOO_COMPLEX before async-graphql walks it. The document comes from the
+//! server's [`ParsedDocuments`], which has it already when the request was parsed before it ran.
 
+use crate::graphql::parsed::ParsedDocuments;
 use async_graphql::Name;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::Positioned;
@@ -17,6 +19,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub struct ShapeLimit {
+    /// Where documents are parsed, each once.
+    pub documents: ParsedDocuments,
     /// Aliased fields, after fragments are expanded.
     pub max_aliases: usize,
     /// Fields, after fragments are expanded: no query within the complexity limit has more.
@@ -26,6 +30,7 @@ pub struct ShapeLimit {
 impl ExtensionFactory for ShapeLimit {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ShapeLimitExtension {
+            documents: self.documents.clone(),
             max_aliases: self.max_aliases,
             max_fields: self.max_fields,
         })
@@ -33,6 +38,7 @@ impl ExtensionFactory for ShapeLimit {
 }
 
 struct ShapeLimitExtension {
+    documents: ParsedDocuments,
     max_aliases: usize,
     max_fields: usize,
 }
@@ -129,7 +135,7 @@ impl Extension for ShapeLimitExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // A query that does not parse is left to async-graphql, which reports where.
-        if let Ok(document) = async_graphql::parser::parse_query(query) {
+        if let Some(document) = self.documents.parse(query) {
             let shape = expanded_shape(&document);
             if shape.fields > self.max_fields {
                 return Err(too_complex(format!(

@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod meetings;
 pub mod order;
 pub mod outbox;
+pub mod parsed;
 pub mod proposals;
 pub mod reports;
 pub mod tasks;
@@ -28,6 +29,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
 use govflow_engine::{Actor, Engine};
 use loaders::EngineLoader;
+use parsed::ParsedDocuments;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -112,12 +114,20 @@ pub enum Caller {
     User(Arc<Actor>),
 }
 
-pub fn build_schema(engine: Engine, limits: &Limits, introspection: bool) -> GovflowSchema {
+/// The schema; `documents` is where its requests' documents are parsed, shared with the server
+/// so that a request parsed before it runs is not parsed again.
+pub fn build_schema(
+    engine: Engine,
+    limits: &Limits,
+    introspection: bool,
+    documents: &ParsedDocuments,
+) -> GovflowSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(engine)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(limits::ShapeLimit {
+            documents: documents.clone(),
             max_aliases: limits.max_aliases,
             max_fields: limits.max_complexity,
         });
@@ -153,21 +163,6 @@ pub fn request_data(engine: &Engine, caller: Caller, mutation: bool) -> (Caller,
     );
     loader.enable_all_cache(!mutation);
     (caller, loader)
-}
-
-/// Whether the operation a request selects is a mutation (an unparsable one counts as not: it
-/// will be refused anyway).
-pub fn is_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let operation = match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
-    };
-    operation.is_some_and(|operation| operation.node.ty == OperationType::Mutation)
 }
 
 pub fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {

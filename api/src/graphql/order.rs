@@ -7,22 +7,22 @@
 //! response key merged), and rebuilds each object in the requested order. Its cost is linear in the
 //! size of the response.
 
+use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::parser::{Positioned, parse_query};
 use async_graphql::{Name, Value};
 use std::collections::HashMap;
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// Reorders `data` to follow the operation `operation_name` (or the only one) of `query`; a query
-/// that does not parse leaves `data` as it is.
-pub fn in_query_order(data: &mut Value, query: &str, operation_name: Option<&str>) {
-    let Ok(document) = parse_query(query) else {
-        return;
-    };
-    let Some(set) = operation_set(&document, operation_name) else {
+/// Reorders `data` to follow the operation `operation_name` (or the only one) of `document`.
+pub fn in_query_order(
+    data: &mut Value,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) {
+    let Some(set) = operation_set(document, operation_name) else {
         return;
     };
     order_value(data, &[set], &document.fragments);
@@ -119,6 +119,7 @@ fn order_value(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_graphql::parser::parse_query;
 
     fn keys(value: &Value) -> Vec<String> {
         match value {
@@ -137,7 +138,7 @@ mod tests {
             "b": { "id": "1", "name": "N" },
         }))
         .unwrap();
-        in_query_order(&mut data, query, None);
+        in_query_order(&mut data, &parse_query(query).unwrap(), None);
         assert_eq!(keys(&data), ["b", "a", "groups"]);
         let Value::Object(object) = &data else {
             panic!("an object");
