@@ -5,10 +5,11 @@
 //! - B1: the generic `transition` mutation `rebase` (no effects) over 2,000 draft amendments on
 //!   PostgreSQL, 16 concurrent clients for 5 s each picking amendments round-robin so that no two
 //!   clients touch the same one, against a loop that runs the same SQL statements directly through
-//!   a sea-orm connection pool (the caller's lookup, then BEGIN, the instance, the amendment with
-//!   its document, forum and group, the versioned UPDATE of the instance, the history row, the
-//!   UPDATE of the amendment, COMMIT): transitions per second. Also the statements one mutation
-//!   runs (`Engine::statements_executed`, which does not count BEGIN and COMMIT).
+//!   a sea-orm connection pool (the caller's lookup, then BEGIN on a writer like govflow's, the
+//!   amendment with its document, forum, group and workflow instance, the versioned UPDATE of the
+//!   instance, the history row, the UPDATE of the amendment RETURNING it, the deadlines waiting for
+//!   the transition, COMMIT): transitions per second. Also the statements one mutation runs
+//!   (`Engine::statements_executed`, which does not count BEGIN and COMMIT).
 //! - B2: the same with one client: p50 and p99 latency.
 //! - B3: `{ me { id } }` with a valid token against a plain axum JSON handler in this process that
 //!   checks the same HS256 token and runs the same user-and-memberships SELECT, both over HTTP from
@@ -17,7 +18,8 @@
 //!   and at 16 clients govflow's p99 / p50.
 //! - B7: resident memory (VmRSS) of the process idle after the PostgreSQL server started, and its
 //!   peak during B1's govflow runs, sampled every 50 ms. The client shares the process.
-//! - B8: the `groups` connection of a forum with 1,000 groups (50,000 history rows over them)
+//! - B8: the `groups` connection of a forum with 1,000 groups (50,000 history rows and 50,000
+//!   tasks over them)
 //!   against the same page of a forum with 10 groups, as a forum coordinator, on SQLite: statements
 //!   per page and p50 latency over 50 requests; and, as a diagnostic, a 10-group page of the
 //!   1,000-group forum against the 10-group forum's page.
