@@ -3,9 +3,11 @@
 //! asked for. It is parsed once per request here, and front-ends send the same few documents
 //! over and over, so the documents parsed lately are kept by their text and not parsed again.
 //!
-//! Only what parsed is kept, and only short texts: a hostile client sending ever new documents
-//! at most empties the cache, and costs the parse it would have cost anyway. Depth and directive
-//! limits and validation still run on every request, on the cached document as on a new one.
+//! Only what parsed is kept, only short texts, and no more text in all than [`KEPT_BYTES`] (a
+//! parsed document takes some tens of times its text): a hostile client sending ever new
+//! documents at most empties the cache, and costs the parse it would have cost anyway. Depth and
+//! directive limits and validation still run on every request, on the cached document as on a
+//! new one.
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use std::collections::HashMap;
@@ -13,12 +15,21 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 /// How many documents are kept before the cache starts again.
 const KEPT: usize = 512;
+/// How much text the kept documents may have in all before the cache starts again.
+const KEPT_BYTES: usize = 256 * 1024;
 /// Longer texts are parsed every time: a front-end's documents are far shorter.
 const LONGEST_KEPT: usize = 8 * 1024;
 
 /// The documents parsed lately, by their text.
 #[derive(Clone, Default)]
-pub struct ParsedDocuments(Arc<RwLock<HashMap<String, Arc<ExecutableDocument>>>>);
+pub struct ParsedDocuments(Arc<RwLock<Kept>>);
+
+#[derive(Default)]
+struct Kept {
+    documents: HashMap<String, Arc<ExecutableDocument>>,
+    /// The length of their texts, together.
+    bytes: usize,
+}
 
 impl ParsedDocuments {
     /// `query` parsed, from the cache or now; `None` if it does not parse (running the request
@@ -28,6 +39,7 @@ impl ParsedDocuments {
             .0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .documents
             .get(query)
         {
             return Some(Arc::clone(document));
@@ -35,10 +47,17 @@ impl ParsedDocuments {
         let document = Arc::new(async_graphql::parser::parse_query(query).ok()?);
         if query.len() <= LONGEST_KEPT {
             let mut kept = self.0.write().unwrap_or_else(PoisonError::into_inner);
-            if kept.len() >= KEPT {
-                kept.clear();
+            if kept.documents.len() >= KEPT || kept.bytes + query.len() > KEPT_BYTES {
+                kept.documents.clear();
+                kept.bytes = 0;
             }
-            kept.insert(query.to_owned(), Arc::clone(&document));
+            if kept
+                .documents
+                .insert(query.to_owned(), Arc::clone(&document))
+                .is_none()
+            {
+                kept.bytes += query.len();
+            }
         }
         Some(document)
     }
@@ -89,7 +108,12 @@ mod tests {
         for n in 0..KEPT + 1 {
             documents.parse(&format!("{{ me {{ id }} a{n}: me {{ id }} }}"));
         }
-        assert!(documents.0.read().unwrap().len() <= KEPT);
+        assert!(documents.0.read().unwrap().documents.len() <= KEPT);
+        let text = format!("{{ me {{ id }} }} # {}", "x".repeat(LONGEST_KEPT - 20));
+        for n in 0..KEPT_BYTES / LONGEST_KEPT + 2 {
+            documents.parse(&format!("{text}{n}"));
+        }
+        assert!(documents.0.read().unwrap().bytes <= KEPT_BYTES);
         let long = format!("{{ me {{ id }} }} # {}", "x".repeat(LONGEST_KEPT));
         let once = documents.parse(&long).unwrap();
         let twice = documents.parse(&long).unwrap();
