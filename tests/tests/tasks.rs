@@ -5,6 +5,7 @@
 use chrono::Duration;
 use govflow_engine::deadlines::scheduler::run_due;
 use govflow_engine::entities::outbox_message;
+use govflow_engine::workflow::subjects;
 use govflow_tests::{TestApp, TestUser, error_code, error_message};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -597,4 +598,35 @@ async fn a_groups_page_shows_each_chair_and_task_counts() {
         theirs["taskCounts"],
         json!({ "open": 0, "claimed": 0, "submitted": 0, "accepted": 0, "cancelled": 0 })
     );
+}
+
+/// What a task's notices and role checks see of it, read in one statement: its title, group,
+/// forum and zone, and its claimant once claimed.
+#[tokio::test]
+async fn a_task_is_seen_with_its_group_forum_and_claimant() {
+    let plan = Plan::start().await;
+    let expert = plan.expert(1).await;
+    let task = plan.task("Survey of national data strategies").await;
+    let id: uuid::Uuid = task.parse().unwrap();
+    let engine = &plan.app.engine;
+    let before = engine.statements_executed();
+    let open = subjects::info(engine, engine.db(), "task", id)
+        .await
+        .unwrap();
+    assert_eq!(engine.statements_executed() - before, 1);
+    assert_eq!(open.fields["title"], "Survey of national data strategies");
+    assert_eq!(open.fields["group_name"], "Data Governance");
+    assert_eq!(open.fields["claimant"], Value::Null);
+    assert_eq!(open.forum["id"], json!(plan.forum));
+    assert_eq!(open.forum["name"], "Digital Nations");
+    assert_eq!(open.scope.group_id, Some(plan.group.parse().unwrap()));
+    assert_eq!(open.scope.claimant_id, None);
+
+    plan.app.ok(CLAIM, json!({ "id": task }), &expert).await;
+    let claimed = subjects::info(engine, engine.db(), "task", id)
+        .await
+        .unwrap();
+    assert_eq!(claimed.fields["claimant"], "Expert 1");
+    assert_eq!(claimed.scope.claimant_id, Some(expert.id));
+    assert_eq!(claimed.time_zone, open.time_zone);
 }

@@ -12,12 +12,12 @@ use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_
 use crate::workflow::subjects::{self, AfterTransition, SubjectInfo, SubjectKind, TransitionCall};
 use async_trait::async_trait;
 use govflow_entities::{
-    app_user, document_version, forum, membership, research_task, workflow_instance,
+    app_user, document_version, forum, membership, research_task, workflow_instance, working_group,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseExecutor, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryResult,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -53,29 +53,22 @@ impl SubjectKind for TaskKind {
         "research_task"
     }
 
+    /// One statement: the task with its group, forum and claimant.
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
-        let row = row_in(db, id).await?;
-        let group = crate::areas::groups::get_row_in(db, row.group_id).await?;
-        let forum = crate::areas::documents::forum_of(db, row.forum_id).await?;
-        let claimant = match row.claimant_id {
-            Some(user_id) => app_user::Entity::find_by_id(user_id)
-                .one(db)
-                .await?
-                .map(|user| user.name),
-            None => None,
-        };
-        Ok(SubjectInfo {
-            kind: "task".into(),
-            scope: scope_of(&row),
-            time_zone: stored_zone(&group.time_zone),
-            fields: json!({
-                "id": row.id.to_string(),
-                "title": row.title,
-                "group_name": group.name,
-                "claimant": claimant,
-            }),
-            forum: json!({ "id": forum.id.to_string(), "name": forum.name }),
-        })
+        let statement = db.get_database_backend().build(&context_query(id));
+        Ok(Context::find_by_statement(statement)
+            .one(db)
+            .await?
+            .ok_or_else(|| EngineError::not_found("task", id))?
+            .into_info())
+    }
+
+    fn info_query(&self, id: Uuid) -> Option<SelectStatement> {
+        Some(context_query(id))
+    }
+
+    fn info_from_row(&self, row: &QueryResult) -> EngineResult<SubjectInfo> {
+        Ok(Context::from_query_result(row, "")?.into_info())
     }
 
     /// `assign` names an expert of the task's group; `submit` carries a deliverable: a text, or
@@ -354,4 +347,87 @@ fn was_assigned<'a>(context: &'a GuardContext<'a>) -> GuardFuture<'a> {
         }
         Ok(verdicts)
     })
+}
+
+/// The statement [`TaskKind::info`] runs: the task with its group's name and zone, its forum's
+/// name and its claimant's name.
+fn context_query(id: Uuid) -> SelectStatement {
+    Query::select()
+        .columns([
+            (research_task::Entity, research_task::Column::Id),
+            (research_task::Entity, research_task::Column::Title),
+            (research_task::Entity, research_task::Column::ForumId),
+            (research_task::Entity, research_task::Column::GroupId),
+            (research_task::Entity, research_task::Column::ClaimantId),
+        ])
+        .expr_as(
+            Expr::col((working_group::Entity, working_group::Column::Name)),
+            "group_name",
+        )
+        .expr_as(
+            Expr::col((working_group::Entity, working_group::Column::TimeZone)),
+            "group_zone",
+        )
+        .expr_as(
+            Expr::col((forum::Entity, forum::Column::Name)),
+            "forum_name",
+        )
+        .expr_as(
+            Expr::col((app_user::Entity, app_user::Column::Name)),
+            "claimant_name",
+        )
+        .from(research_task::Entity)
+        .inner_join(
+            working_group::Entity,
+            Expr::col((working_group::Entity, working_group::Column::Id))
+                .equals((research_task::Entity, research_task::Column::GroupId)),
+        )
+        .inner_join(
+            forum::Entity,
+            Expr::col((forum::Entity, forum::Column::Id))
+                .equals((research_task::Entity, research_task::Column::ForumId)),
+        )
+        .left_join(
+            app_user::Entity,
+            Expr::col((app_user::Entity, app_user::Column::Id))
+                .equals((research_task::Entity, research_task::Column::ClaimantId)),
+        )
+        .and_where(Expr::col((research_task::Entity, research_task::Column::Id)).eq(id))
+        .to_owned()
+}
+
+/// What a task's notices and checks need, read in one statement.
+#[derive(Debug, FromQueryResult)]
+struct Context {
+    id: Uuid,
+    title: String,
+    forum_id: Uuid,
+    group_id: Uuid,
+    claimant_id: Option<Uuid>,
+    group_name: String,
+    group_zone: String,
+    forum_name: String,
+    claimant_name: Option<String>,
+}
+
+impl Context {
+    fn into_info(self) -> SubjectInfo {
+        SubjectInfo {
+            kind: "task".into(),
+            scope: SubjectScope {
+                forum_id: Some(self.forum_id),
+                group_id: Some(self.group_id),
+                claimant_id: self.claimant_id,
+                ..SubjectScope::default()
+            },
+            time_zone: stored_zone(&self.group_zone),
+            fields: json!({
+                "id": self.id.to_string(),
+                "title": self.title,
+                "group_name": self.group_name,
+                "claimant": self.claimant_name,
+            }),
+            forum: json!({ "id": self.forum_id.to_string(), "name": self.forum_name }),
+        }
+    }
 }
