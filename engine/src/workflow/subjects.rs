@@ -404,6 +404,29 @@ async fn subject_with_instance(
     Ok(Some((instance, subject, Arc::clone(kind))))
 }
 
+/// [`SubjectKind::info`] of a kind that reads it in one statement: its `info_query`, read back by
+/// its `info_from_row`, so that the kind has one way to read its subject, alone or joined with
+/// the instance. NOT_FOUND naming `what` when no row comes back.
+pub async fn info_in_one_statement(
+    kind: &dyn SubjectKind,
+    db: &DatabaseExecutor<'_>,
+    subject_id: Uuid,
+    what: &str,
+) -> EngineResult<SubjectInfo> {
+    let query = kind.info_query(subject_id).ok_or_else(|| {
+        EngineError::Internal(format!(
+            "subjects of kind `{}` are not read in one statement",
+            kind.name()
+        ))
+    })?;
+    let statement = db.get_database_backend().build(&query);
+    let row = db
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| EngineError::not_found(what, subject_id))?;
+    kind.info_from_row(&row)
+}
+
 /// `query` (whose `FROM` is the subjects' `table`) with each row's workflow instance joined in,
 /// its columns prefixed `wi_`. Public so that a benchmark's floor runs exactly the same SQL.
 pub fn joined_with_instance(mut query: SelectStatement, table: &str) -> SelectStatement {

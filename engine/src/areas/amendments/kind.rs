@@ -13,7 +13,7 @@ use crate::kernel::error::{EngineError, EngineResult};
 use crate::time::stored_zone;
 use crate::workflow::guards::{Guard, GuardContext, GuardFuture, refuse, subject_ids};
 use crate::workflow::subjects::{
-    AfterTransition, SubjectInfo, SubjectKind, SubjectView, TransitionCall, moved_instance,
+    self, AfterTransition, SubjectInfo, SubjectKind, SubjectView, TransitionCall, moved_instance,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -43,7 +43,7 @@ impl SubjectKind for AmendmentKind {
 
     /// One statement: the amendment with its document, forum and group.
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
-        Ok(Context::load(db, id).await?.into_info())
+        subjects::info_in_one_statement(self, db, id, "amendment").await
     }
 
     fn info_query(&self, id: Uuid) -> Option<SelectStatement> {
@@ -398,14 +398,5 @@ impl Context {
             }),
             forum: json!({ "id": self.forum_id.to_string(), "name": self.forum_name }),
         }
-    }
-
-    async fn load(db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<Context> {
-        let query = context_query(id);
-        let statement = db.get_database_backend().build(&query);
-        Context::find_by_statement(statement)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("amendment", id))
     }
 }

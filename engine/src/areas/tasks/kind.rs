@@ -55,12 +55,7 @@ impl SubjectKind for TaskKind {
 
     /// One statement: the task with its group, forum and claimant.
     async fn info(&self, db: &DatabaseExecutor<'_>, id: Uuid) -> EngineResult<SubjectInfo> {
-        let statement = db.get_database_backend().build(&context_query(id));
-        Ok(Context::find_by_statement(statement)
-            .one(db)
-            .await?
-            .ok_or_else(|| EngineError::not_found("task", id))?
-            .into_info())
+        subjects::info_in_one_statement(self, db, id, "task").await
     }
 
     fn info_query(&self, id: Uuid) -> Option<SelectStatement> {
